@@ -1,0 +1,165 @@
+"""The catalog: one row per title (keyed on the MAL id) plus every distinct synopsis of it.
+
+`build_catalog` reads every source file of a kind (`anisim.sources`), merges their rows by MAL id
+with field precedence (seasonal JSON, then parquet, then CSV), cleans the synopses
+(`anisim.text`) and keeps each distinct text once. Titles with no synopsis are left out of the
+catalog (they cannot be searched) and counted in the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from anisim import sources
+from anisim.atomic import atomic_path
+from anisim.errors import SourceError
+from anisim.taxonomy import is_adult
+from anisim.text import clean_synopsis
+
+ITEM_COLUMNS = [
+    "id", "title", "title_english", "title_japanese", "title_synonyms", "type", "status",
+    "episodes", "chapters", "volumes", "start_year", "start_season", "score", "members",
+    "popularity", "genres", "themes", "demographics", "image_url", "url", "background",
+    "trailer_url", "adult",
+]
+INT_COLUMNS = ["id", "episodes", "chapters", "volumes", "start_year", "members", "popularity"]
+SYNOPSIS_COLUMNS = ["item_id", "source", "text"]
+_MERGED_FIELDS = [c for c in sources.SOURCE_COLUMNS if c not in ("id", "synopsis")]
+
+
+@dataclass
+class BuildReport:
+    """What a build read, kept and dropped, for a person to check."""
+
+    kind: str
+    rows_per_source: dict[str, int] = field(default_factory=dict)
+    rows_without_id: int = 0
+    rows_without_synopsis: int = 0
+    duplicate_synopses: int = 0
+    titles_seen: int = 0
+    titles_without_synopsis: int = 0
+    items: int = 0
+    synopses: int = 0
+
+    def lines(self) -> list[str]:
+        out = [f"{self.kind} catalog"]
+        out += [f"  read {n:>6,} rows  {name}" for name, n in self.rows_per_source.items()]
+        out += [
+            f"  {self.titles_seen:,} distinct MAL ids; {self.items:,} searchable items, "
+            f"{self.synopses:,} distinct synopses",
+            f"  dropped: {self.rows_without_id:,} rows without a valid id, "
+            f"{self.rows_without_synopsis:,} rows without a synopsis (empty or placeholder), "
+            f"{self.duplicate_synopses:,} repeated synopsis texts, "
+            f"{self.titles_without_synopsis:,} titles with no synopsis at all",
+        ]
+        return out
+
+
+@dataclass
+class Catalog:
+    """Items (one row per title, sorted by id) and their synopses (sorted by item id)."""
+
+    kind: str
+    items: pd.DataFrame
+    synopses: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        self.items = self.items.reset_index(drop=True)
+        self.synopses = self.synopses.reset_index(drop=True)
+        self.position = pd.Series(range(len(self.items)), index=self.items["id"].to_numpy())
+
+    def content_hash(self) -> str:
+        """A hash of exactly what gets embedded: which text belongs to which item, in order."""
+        digest = hashlib.sha256()
+        for item_id, text in zip(self.synopses["item_id"], self.synopses["text"]):
+            digest.update(f"{item_id}\t{text}\n".encode())
+        return digest.hexdigest()
+
+    def subset(self, ids: list[int]) -> Catalog:
+        """A smaller catalog of the given ids (used for tests and quick experiments)."""
+        wanted = set(ids)
+        return Catalog(
+            self.kind,
+            self.items[self.items["id"].isin(wanted)],
+            self.synopses[self.synopses["item_id"].isin(wanted)],
+        )
+
+
+def _merge_fields(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """One row per id: each field from the highest-precedence source that knows it."""
+    merged = rows.groupby("id", sort=True)[_MERGED_FIELDS].first().reset_index()
+    merged = merged.astype(object).where(merged.notna(), None)
+    # Hints fill only what no source states; a fallback title in another language becomes the
+    # English title only when it differs from the chosen title.
+    fallback = merged["title_fallback"]
+    merged["title"] = merged["title"].where(merged["title"].notna(), fallback)
+    english_guess = fallback.where(fallback != merged["title"], None)
+    merged["title_english"] = merged["title_english"].where(merged["title_english"].notna(), english_guess)
+    merged["type"] = merged["type"].where(merged["type"].notna(), merged["type_hint"])
+    merged["url"] = [
+        url or f"https://myanimelist.net/{kind}/{item_id}" for url, item_id in zip(merged["url"], merged["id"])
+    ]
+    merged["adult"] = [
+        adult if adult is not None else is_adult(genres)
+        for adult, genres in zip(merged["adult"], merged["genres"])
+    ]
+    return merged[ITEM_COLUMNS].astype({c: "Int64" for c in INT_COLUMNS})
+
+
+def build_catalog(data_root: Path, kind: str) -> tuple[Catalog, BuildReport]:
+    """Read every source of `kind` under `data_root/<kind>/` and merge them into a Catalog."""
+    folder = data_root / kind
+    report = BuildReport(kind)
+    frames = []
+    for order, path in enumerate(sources.discover(folder)):
+        frame = sources.read_source(path)
+        source = path.relative_to(folder).parts[0]  # a file, or a folder of files of one dump
+        report.rows_per_source[source] = report.rows_per_source.get(source, 0) + len(frame)
+        frames.append(frame.assign(_precedence=sources.precedence(path), _order=order, _source=source))
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows.sort_values(["_precedence", "_order"], kind="stable")
+    report.rows_without_id = int(rows["id"].isna().sum())
+    rows = rows[rows["id"].notna()].astype({"id": "int64"})
+    report.titles_seen = rows["id"].nunique()
+
+    texts = rows["synopsis"].map(clean_synopsis)
+    report.rows_without_synopsis = int(texts.isna().sum())
+    synopses = pd.DataFrame({"item_id": rows["id"], "source": rows["_source"], "text": texts})
+    synopses = synopses[synopses["text"].notna()]
+    unique = synopses.drop_duplicates(["item_id", "text"], keep="first")
+    report.duplicate_synopses = len(synopses) - len(unique)
+    synopses = unique.sort_values("item_id", kind="stable")[SYNOPSIS_COLUMNS]
+
+    items = _merge_fields(rows, kind)
+    searchable = items["id"].isin(set(synopses["item_id"]))
+    report.titles_without_synopsis = int((~searchable).sum())
+    catalog = Catalog(kind, items[searchable], synopses)
+    report.items, report.synopses = len(catalog.items), len(catalog.synopses)
+    return catalog, report
+
+
+def _paths(root: Path, kind: str) -> tuple[Path, Path]:
+    return root / kind / "items.parquet", root / kind / "synopses.parquet"
+
+
+def save_catalog(catalog: Catalog, root: Path) -> None:
+    """Write the catalog as two parquet files, each atomically."""
+    for frame, target in zip((catalog.items, catalog.synopses), _paths(root, catalog.kind)):
+        with atomic_path(target) as tmp:
+            frame.to_parquet(tmp, index=False)
+
+
+def load_catalog(root: Path, kind: str) -> Catalog:
+    """Read a built catalog; a clear error says how to build it when it is missing."""
+    items_path, synopses_path = _paths(root, kind)
+    if not items_path.exists() or not synopses_path.exists():
+        raise SourceError(f"no {kind} catalog in {root}: run `anisim build-catalog` first")
+    items = pd.read_parquet(items_path)
+    items = items.astype({c: "Int64" for c in INT_COLUMNS}).astype(object).where(items.notna(), None)
+    for column in ("title_synonyms", "genres", "themes", "demographics"):
+        items[column] = [list(v) if v is not None else None for v in items[column]]
+    return Catalog(kind, items, pd.read_parquet(synopses_path))

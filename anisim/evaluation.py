@@ -1,0 +1,58 @@
+"""Known-item retrieval quality: recall@1, recall@10 and MRR@10 over a query set.
+
+Each query describes one title (its MAL id). The rank of that title in the same order the service
+uses (`anisim.ranking`) is all that is measured; an answer missing from the catalog counts as
+not found.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from anisim.search import Searcher
+from anisim.text import clean_query
+
+FORMS = ("query", "short", "noname")
+
+
+def rank_of(scores: np.ndarray, position: int) -> int:
+    """1-based rank of `position` in the stable order (score desc, position asc)."""
+    gold = scores[position]
+    return int(np.sum(scores > gold) + np.sum(scores[:position] == gold) + 1)
+
+
+def summarize(ranks: list[int | None]) -> dict[str, float]:
+    """recall@1, recall@10 and MRR@10 of a list of ranks (None = not found)."""
+    found = np.array([r if r is not None else 0 for r in ranks], dtype=float)
+    hit = found > 0
+    n = max(len(ranks), 1)
+    return {
+        "recall@1": round(float(np.sum(hit & (found == 1))) / n, 4),
+        "recall@10": round(float(np.sum(hit & (found <= 10))) / n, 4),
+        "mrr@10": round(float(np.sum(np.where(hit & (found <= 10), 1.0 / np.maximum(found, 1), 0.0))) / n, 4),
+    }
+
+
+def load_queries(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def evaluate(searcher: Searcher, encode: Callable[[list[str]], np.ndarray], queries: list[dict],
+             mode: str, forms: tuple[str, ...] = FORMS) -> dict:
+    """Metrics per query form, searching exactly as the service does."""
+    report: dict = {"kind": searcher.catalog.kind, "model": searcher.model, "mode": mode, "n": len(queries),
+                    "missing_answers": sum(q["id"] not in searcher.catalog.position.index for q in queries)}
+    for form in (f for f in forms if all(f in q for q in queries)):
+        texts = [clean_query(q[form]) for q in queries]
+        vectors = encode(texts) if searcher.needs_vector(mode) else [None] * len(texts)
+        ranks = []
+        for query, text, vector in zip(queries, texts, vectors):
+            position = searcher.catalog.position.get(query["id"])
+            ranks.append(None if position is None else rank_of(searcher.scores(text, vector, mode), int(position)))
+        report[form] = summarize(ranks)
+    return report

@@ -1,0 +1,59 @@
+"""Search filters, applied as a boolean mask over items *before* ranking (so pages stay full)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from anisim.catalog import Catalog
+
+
+class Facets:
+    """Per-item filter fields of a catalog, precomputed as arrays (lower-cased where textual)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        items = catalog.items
+        self.tags = [
+            {t.lower() for t in (g or []) + (th or []) + (d or [])}
+            for g, th, d in zip(items["genres"], items["themes"], items["demographics"])
+        ]
+        self.types = np.array([(t or "").lower() for t in items["type"]], dtype=object)
+        self.years = np.array([np.nan if y is None else y for y in items["start_year"]], dtype=float)
+        self.scores = np.array([np.nan if s is None else s for s in items["score"]], dtype=float)
+        self.adult = np.array([bool(a) for a in items["adult"]])
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a v1 client may ask for. Tags match MAL genres, themes and demographics alike."""
+
+    genres_include: tuple[str, ...] = ()
+    genres_exclude: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    year_min: int | None = None
+    year_max: int | None = None
+    min_score: float | None = None
+    exclude_adult: bool = False
+
+    def mask(self, facets: Facets) -> np.ndarray | None:
+        """Allowed items, or None when nothing is filtered. Unknown values never pass a range."""
+        if self == Filters():
+            return None
+        allowed = np.ones(len(facets.tags), dtype=bool)
+        include = {g.lower() for g in self.genres_include}
+        exclude = {g.lower() for g in self.genres_exclude}
+        if include or exclude:
+            allowed &= np.array([include <= tags and not (exclude & tags) for tags in facets.tags])
+        if self.types:
+            allowed &= np.isin(facets.types, [t.lower() for t in self.types])
+        with np.errstate(invalid="ignore"):
+            if self.year_min is not None:
+                allowed &= facets.years >= self.year_min
+            if self.year_max is not None:
+                allowed &= facets.years <= self.year_max
+            if self.min_score is not None:
+                allowed &= facets.scores >= self.min_score
+        if self.exclude_adult:
+            allowed &= ~facets.adult
+        return allowed

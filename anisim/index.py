@@ -1,0 +1,209 @@
+"""The embedding index of one (kind, model): every synopsis unit of the catalog as a unit vector.
+
+Layout under `<home>/<kind>/<model>/`:
+- `vectors.npy`  float32 (rows, dim), L2-normalised, rows grouped by item in catalog order
+- `rows.npy`     int64 (rows,), the catalog position of each row's item
+- `manifest.json` model, dim, max_seq_length, catalog hash, one hash per row text, counts,
+  library versions and the SHA-256 of both arrays (a truncated or altered file is refused).
+
+A rebuild re-encodes only texts whose hash is not in the previous index. Nothing is written until
+encoding is done, and each file is replaced atomically, so an interrupted build leaves the previous
+index as it was; the manifest is written last and checked against both arrays on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from anisim import __version__
+from anisim.atomic import atomic_path, write_text_atomic
+from anisim.catalog import Catalog
+from anisim.errors import IndexProblem
+from anisim.models import ModelSpec
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+ENCODE_CHUNK = 256  # texts per progress step; large enough to batch well, small enough to show progress
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\u201c])")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def rebuild_command(kind: str, model: str) -> str:
+    return f"anisim build-index --kind {kind} --model {model}"
+
+
+def passages(text: str, max_words: int) -> list[str]:
+    """Split a synopsis into runs of whole sentences of at most ~max_words words each."""
+    out: list[str] = []
+    current: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        if current and len(" ".join([*current, sentence]).split()) > max_words:
+            out.append(" ".join(current))
+            current = []
+        current.append(sentence)
+    if current:
+        out.append(" ".join(current))
+    return out
+
+
+def embedding_units(catalog: Catalog, passage_words: int | None) -> tuple[np.ndarray, list[str]]:
+    """(item position per row, text per row): each synopsis whole, plus its passages when it has
+    more than one, grouped by item in catalog order."""
+    positions = catalog.position.loc[catalog.synopses["item_id"].to_numpy()].to_numpy()
+    rows: list[int] = []
+    texts: list[str] = []
+    for pos, text in zip(positions, catalog.synopses["text"]):
+        units = [text]
+        if passage_words:
+            parts = passages(text, passage_words)
+            units += parts if len(parts) > 1 else []
+        rows += [int(pos)] * len(units)
+        texts += units
+    order = np.argsort(np.asarray(rows), kind="stable")
+    return np.asarray(rows, dtype=np.int64)[order], [texts[i] for i in order]
+
+
+@dataclass
+class Index:
+    """Loaded vectors and the row -> item map, ready for `anisim.similarity`."""
+
+    vectors: np.ndarray
+    rows: np.ndarray
+    manifest: dict
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+
+def index_dir(home: Path, kind: str, model: str) -> Path:
+    return home / kind / model.replace("/", "__")
+
+
+def _versions() -> dict[str, str]:
+    import sentence_transformers
+    import torch
+    return {"anisim": __version__, "sentence_transformers": sentence_transformers.__version__,
+            "torch": torch.__version__, "numpy": np.__version__}
+
+
+def _reusable_vectors(folder: Path, spec: ModelSpec) -> dict[str, np.ndarray]:
+    """hash -> vector from the previous index of this model, if it is intact; else nothing."""
+    try:
+        previous = _read(folder, spec)
+    except IndexProblem:
+        return {}
+    return dict(zip(previous.manifest["text_hashes"], previous.vectors))
+
+
+def _encode_with_progress(encode, texts: list[str], label: str) -> np.ndarray:
+    """Encode texts longest-first (less padding per batch) with a progress bar; keep input order."""
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    out: list[np.ndarray] = []
+    with tqdm(total=len(texts), desc=label, unit="text", smoothing=0.1) as bar:
+        for start in range(0, len(order), ENCODE_CHUNK):
+            batch = [texts[i] for i in order[start:start + ENCODE_CHUNK]]
+            out.append(encode(batch))
+            bar.update(len(batch))
+    vectors = np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+    result = np.empty_like(vectors)
+    result[np.asarray(order, dtype=np.int64)] = vectors
+    return result
+
+
+def build_index(catalog: Catalog, encoder, home: Path, passage_words: int | None) -> tuple[Index, dict]:
+    """Build (or update) the index of `catalog` for `encoder`'s model. Returns it and build stats."""
+    spec: ModelSpec = encoder.spec
+    folder = index_dir(home, catalog.kind, spec.name)
+    rows, texts = embedding_units(catalog, passage_words)
+    hashes = [text_hash(t) for t in texts]
+    reuse = _reusable_vectors(folder, spec)
+    missing = sorted({h: t for h, t in zip(hashes, texts) if h not in reuse}.items())
+    started = time.perf_counter()
+    fresh = _encode_with_progress(encoder.encode, [t for _, t in missing], f"{catalog.kind} {spec.name}")
+    seconds = time.perf_counter() - started
+    reuse.update(zip((h for h, _ in missing), fresh))
+    vectors = np.stack([reuse[h] for h in hashes]).astype(np.float32) if hashes else \
+        np.zeros((0, spec.dim), dtype=np.float32)
+
+    vectors_path, rows_path, manifest_path = _paths(folder)
+    with atomic_path(vectors_path) as tmp:
+        with tmp.open("wb") as handle:
+            np.save(handle, vectors)
+    with atomic_path(rows_path) as tmp:
+        with tmp.open("wb") as handle:
+            np.save(handle, rows)
+    manifest = {
+        "format": FORMAT_VERSION, "kind": catalog.kind, "model": spec.name, "dim": int(vectors.shape[1]),
+        "max_seq_length": encoder.max_seq_length, "dtype": "float32", "passage_words": passage_words,
+        "catalog_hash": catalog.content_hash(), "items": len(catalog.items),
+        "synopses": len(catalog.synopses), "rows": len(texts),
+        "vectors_sha256": file_hash(vectors_path), "rows_sha256": file_hash(rows_path),
+        "versions": _versions(), "text_hashes": hashes,
+    }
+    write_text_atomic(manifest_path, json.dumps(manifest, indent=1))
+    stats = {"rows": len(texts), "encoded": len(missing), "reused": len(texts) - len(missing),
+             "seconds": round(seconds, 1), "rate": round(len(missing) / seconds, 1) if missing else None}
+    return Index(vectors, rows, manifest), stats
+
+
+def _paths(folder: Path) -> tuple[Path, Path, Path]:
+    return folder / "vectors.npy", folder / "rows.npy", folder / "manifest.json"
+
+
+def _read(folder: Path, spec: ModelSpec) -> Index:
+    """Read and verify an index's files (not yet checked against a catalog)."""
+    vectors_path, rows_path, manifest_path = _paths(folder)
+    kind = folder.parent.name
+    fix = f"run `{rebuild_command(kind, spec.name)}`"
+    if not manifest_path.exists():
+        raise IndexProblem(f"no {kind} index for model {spec.name} in {folder}: {fix}")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise IndexProblem(f"{manifest_path} is unreadable: {fix}") from None
+    if manifest.get("model") != spec.name or manifest.get("dim") != spec.dim:
+        raise IndexProblem(
+            f"{folder} was built for model {manifest.get('model')} (dim {manifest.get('dim')}), "
+            f"not {spec.name} (dim {spec.dim}): {fix}")
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexProblem(f"{folder} has index format {manifest.get('format')}, expected {FORMAT_VERSION}: {fix}")
+    for path, key in ((vectors_path, "vectors_sha256"), (rows_path, "rows_sha256")):
+        if not path.exists() or file_hash(path) != manifest.get(key):
+            raise IndexProblem(f"{path} is missing, truncated or altered (checksum mismatch): {fix}")
+    vectors, rows = np.load(vectors_path), np.load(rows_path)
+    if vectors.shape != (manifest["rows"], spec.dim) or rows.shape != (manifest["rows"],):
+        raise IndexProblem(f"{folder} arrays do not match its manifest: {fix}")
+    return Index(vectors, rows, manifest)
+
+
+def load_index(catalog: Catalog, spec: ModelSpec, home: Path) -> Index:
+    """Load the index of `catalog` for `spec`, refusing one that is stale, mismatched or corrupt."""
+    folder = index_dir(home, catalog.kind, spec.name)
+    index = _read(folder, spec)
+    if index.manifest["catalog_hash"] != catalog.content_hash():
+        raise IndexProblem(
+            f"{folder} is stale: the {catalog.kind} catalog changed since it was built: "
+            f"run `{rebuild_command(catalog.kind, spec.name)}`")
+    return index

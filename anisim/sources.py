@@ -1,0 +1,246 @@
+"""Readers for the raw catalog sources: one small function per file format.
+
+Every reader returns a DataFrame in one shape, `SOURCE_COLUMNS`: one row per title in that file,
+with `None` where the file does not know a field, and the raw synopsis (cleaning happens in
+`anisim.catalog`). To support a new dump, write a reader that returns that shape and register its
+file suffix in `READERS`; the merge needs no change.
+
+Two columns are hints rather than facts: `title_fallback` (a title whose language is unknown, such
+as the parquet's "English title when one exists") and `type_hint` (a type guessed from a file name
+such as `..._manhwa.csv`). They fill `title` / `type` only where no source states them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from anisim.errors import SourceError
+from anisim.taxonomy import split_tags
+
+SOURCE_COLUMNS = [
+    "id", "title", "title_fallback", "title_english", "title_japanese", "title_synonyms",
+    "type", "type_hint", "status", "episodes", "chapters", "volumes", "start_year",
+    "start_season", "score", "members", "popularity", "genres", "themes", "demographics",
+    "image_url", "url", "background", "trailer_url", "adult", "synopsis",
+]
+
+# Files in a source folder that describe the folder rather than hold titles.
+IGNORED_FILE_NAMES = frozenset({"manifest.json", "README.md"})
+# File-name words that say what type every title in a CSV is (e.g. `mal_borboranabil_manhwa.csv`).
+_TYPE_WORDS = {"manga": "Manga", "manhwa": "Manhwa", "manhua": "Manhua", "novel": "Novel"}
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How to read one file format, and how much its fields are trusted when sources disagree."""
+
+    read: Callable[[Path], pd.DataFrame]
+    precedence: int  # lower wins when two sources give the same field of the same title
+
+
+def _frame(records: list[dict]) -> pd.DataFrame:
+    """Build a DataFrame with exactly SOURCE_COLUMNS (missing fields become None)."""
+    frame = pd.DataFrame.from_records(records, columns=SOURCE_COLUMNS)
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _none_if_missing(value: object) -> object:
+    """Map NaN/NA/empty strings to None; keep everything else."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, (list, tuple)):
+        return value
+    try:
+        return None if pd.isna(value) else value
+    except (TypeError, ValueError):
+        return value
+
+
+def _int_or_none(value: object) -> int | None:
+    value = _none_if_missing(value)
+    try:
+        return None if value is None else int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _float_or_none(value: object) -> float | None:
+    value = _none_if_missing(value)
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _str_list(value: object) -> list[str] | None:
+    """A list of non-empty strings from a list/array, or None when the field is absent."""
+    value = _none_if_missing(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value if isinstance(v, str) and v.strip()]
+
+
+def _require(path: Path, present: set[str], required: list[str]) -> None:
+    missing = [c for c in required if c not in present]
+    if missing:
+        raise SourceError(f"{path}: missing required column(s) {', '.join(missing)}")
+
+
+def read_jikan_json(path: Path) -> pd.DataFrame:
+    """A Jikan v4 JSON file: a list of title objects (`mal_id`, `title`, `synopsis`, ...)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(f"{path}: not readable as JSON ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("data"), list):
+        data = data["data"]  # a raw Jikan API page
+    if not isinstance(data, list) or not all(isinstance(o, dict) for o in data):
+        raise SourceError(f"{path}: expected a JSON list of title objects")
+    if data:
+        _require(path, set().union(*(o.keys() for o in data)), ["mal_id", "title", "synopsis"])
+    records = []
+    for o in data:
+        genres = _str_list(o.get("genres"))
+        records.append({
+            "id": _int_or_none(o.get("mal_id")),
+            "title": _none_if_missing(o.get("title")),
+            "title_english": _none_if_missing(o.get("title_english")),
+            "title_japanese": _none_if_missing(o.get("title_japanese")),
+            "title_synonyms": _str_list(o.get("title_synonyms")),
+            "type": _none_if_missing(o.get("type")),
+            "status": _none_if_missing(o.get("status")),
+            "episodes": _int_or_none(o.get("episodes")),
+            "chapters": _int_or_none(o.get("chapters")),
+            "volumes": _int_or_none(o.get("volumes")),
+            "start_year": _int_or_none(o.get("year")),
+            "start_season": _none_if_missing(o.get("season")),
+            "score": _float_or_none(o.get("score")),
+            "members": _int_or_none(o.get("members")),
+            "popularity": _int_or_none(o.get("popularity")),
+            "genres": genres,
+            "themes": _str_list(o.get("themes")),
+            "demographics": _str_list(o.get("demographics")),
+            "image_url": _none_if_missing(o.get("image_url")),
+            "url": _none_if_missing(o.get("url")),
+            "background": _none_if_missing(o.get("background")),
+            "trailer_url": _none_if_missing(o.get("trailer_url")),
+            "adult": True if o.get("is_hentai") else None,
+            "synopsis": o.get("synopsis"),
+        })
+    return _frame(records)
+
+
+def read_jikan_parquet(path: Path) -> pd.DataFrame:
+    """A Jikan-style parquet table (`mal_id`, `title` = English title when one exists, ...)."""
+    try:
+        table = pq.read_table(path).to_pandas()
+    except Exception as exc:  # pyarrow raises many types for bad files
+        raise SourceError(f"{path}: not readable as parquet ({exc})") from None
+    _require(path, set(table.columns), ["mal_id", "title", "synopsis"])
+    get = lambda row, col: row.get(col) if col in table.columns else None  # noqa: E731
+    records = []
+    for row in table.to_dict(orient="records"):
+        records.append({
+            "id": _int_or_none(row["mal_id"]),
+            "title_fallback": _none_if_missing(row["title"]),
+            "type": _none_if_missing(get(row, "type")),
+            "start_year": _int_or_none(get(row, "year")),
+            "score": _float_or_none(get(row, "score")),
+            "members": _int_or_none(get(row, "members")),
+            "genres": _str_list(get(row, "genres")),
+            "themes": _str_list(get(row, "themes")),
+            "demographics": _str_list(get(row, "demographics")),
+            "image_url": _none_if_missing(get(row, "image_url")),
+            "synopsis": row["synopsis"],
+        })
+    return _frame(records)
+
+
+_CSV_ID_COLUMNS = ("mal_id", "anime_id", "manga_id", "item_id")
+_CSV_SYNOPSIS_COLUMNS = ("synopsis", "description")
+
+
+def _type_from_file_name(path: Path) -> str | None:
+    words = re.split(r"[^a-z]+", path.stem.lower())
+    return next((_TYPE_WORDS[w] for w in reversed(words) if w in _TYPE_WORDS), None)
+
+
+def read_mal_csv(path: Path) -> pd.DataFrame:
+    """A MAL CSV dump: an id column, `title`, a synopsis column, and optional metadata.
+
+    Covers the layouts seen so far: `item_id,title,genres,description,image_url` (genres are
+    pipe-separated and mix in themes and demographics) and
+    `manga_id,title,type,status,...,score,scored_by,synopsis`.
+    """
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SourceError(f"{path}: not readable as CSV ({exc})") from None
+    columns = set(table.columns)
+    id_col = next((c for c in _CSV_ID_COLUMNS if c in columns), None)
+    syn_col = next((c for c in _CSV_SYNOPSIS_COLUMNS if c in columns), None)
+    if id_col is None:
+        raise SourceError(f"{path}: missing required id column (one of {', '.join(_CSV_ID_COLUMNS)})")
+    if syn_col is None:
+        raise SourceError(f"{path}: missing required column synopsis (or description)")
+    _require(path, columns, ["title"])
+    type_hint = _type_from_file_name(path)
+    records = []
+    for row in table.to_dict(orient="records"):
+        tags = [t.strip() for t in row.get("genres", "").split("|") if t.strip()]
+        genres, themes, demographics = split_tags(tags) if "genres" in columns else (None,) * 3
+        records.append({
+            "id": _int_or_none(row[id_col]),
+            "title": _none_if_missing(row["title"]),
+            "type": _none_if_missing(row.get("type")),
+            "type_hint": type_hint,
+            "status": _none_if_missing(row.get("status")),
+            "score": _float_or_none(row.get("score")),
+            "members": _int_or_none(row.get("members")),
+            "genres": genres,
+            "themes": themes,
+            "demographics": demographics,
+            "image_url": _none_if_missing(row.get("image_url")),
+            "synopsis": row[syn_col],
+        })
+    return _frame(records)
+
+
+READERS: dict[str, Reader] = {
+    ".json": Reader(read_jikan_json, precedence=0),
+    ".parquet": Reader(read_jikan_parquet, precedence=1),
+    ".csv": Reader(read_mal_csv, precedence=2),
+}
+
+
+def discover(folder: Path) -> list[Path]:
+    """Every readable source file under `folder`, in a stable order."""
+    if not folder.is_dir():
+        raise SourceError(f"{folder}: source folder not found")
+    files = sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix in READERS and p.name not in IGNORED_FILE_NAMES
+    )
+    if not files:
+        raise SourceError(f"{folder}: no source files ({', '.join(READERS)}) found")
+    return files
+
+
+def read_source(path: Path) -> pd.DataFrame:
+    """Read one source file with the reader for its suffix."""
+    return READERS[path.suffix].read(path)
+
+
+def precedence(path: Path) -> int:
+    return READERS[path.suffix].precedence

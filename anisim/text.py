@@ -1,0 +1,51 @@
+"""Synopsis text cleaning, shared by the catalog (what is shown) and the index (what is embedded).
+
+The old system lemmatised and stripped stop words, and then showed that text to users. Here the
+cleaned text stays readable prose: only source tags, markup and placeholders go.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+_REWRITE_TAG = re.compile(r"\[\s*Written by [^\]]*\]", re.IGNORECASE)
+_SOURCE_TAG = re.compile(r"\(\s*Source\s*:[^)]*\)", re.IGNORECASE)
+_HTML_TAG = re.compile(r"<[^>]+>")
+_WHITESPACE = re.compile(r"\s+")
+# Texts that stand where a synopsis is missing. Matched on the whole (short) cleaned text only, so a
+# real synopsis that happens to contain "no synopsis" or "Unknown" is never blanked (old bug W-P4).
+_PLACEHOLDER = re.compile(
+    r"^(no synopsis|no description|this entry currently doesn't have a synopsis|"
+    r"looking for information on the)",
+    re.IGNORECASE,
+)
+_PLACEHOLDER_MAX_CHARS = 300
+
+
+def clean_synopsis(raw: object) -> str | None:
+    """Return readable synopsis prose, or None when there is no real synopsis.
+
+    Strips `[Written by MAL Rewrite]`, `(Source: ...)`, HTML tags and entities, and collapses
+    whitespace (so the same text with `\\n\\n` or double spaces collapses to one string). Case,
+    punctuation and stop words are kept.
+    """
+    if not isinstance(raw, str):
+        return None
+    text = html.unescape(raw)
+    text = _HTML_TAG.sub(" ", text)
+    text = _REWRITE_TAG.sub(" ", text)
+    text = _SOURCE_TAG.sub(" ", text)
+    text = _WHITESPACE.sub(" ", text).strip()
+    if not text:
+        return None
+    if len(text) <= _PLACEHOLDER_MAX_CHARS and _PLACEHOLDER.match(text):
+        return None
+    return text
+
+
+def clean_query(raw: str) -> str:
+    """Clean a user's query with the same rules as the corpus (minus placeholder detection)."""
+    text = html.unescape(raw)
+    text = _HTML_TAG.sub(" ", text)
+    return _WHITESPACE.sub(" ", text).strip()

@@ -1,0 +1,117 @@
+"""Shared fixtures: real MAL data, the real MiniLM model, and small real subsets of the catalogs.
+
+Subsets keep the suite fast on a 2-core CPU: each kind keeps the answers of the first dev-set
+queries, a few known titles, and a fixed random sample of others.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from anisim import config
+from anisim.catalog import Catalog, build_catalog, save_catalog
+from anisim.evaluation import load_queries
+from anisim.models import DEFAULT_MODEL, resolve
+
+FRIEREN = 52991
+SOLO_LEVELING = 121496  # a manhwa, from the manhwa CSV
+SUBSET_QUERIES = 40
+SUBSET_OTHERS = 110
+
+
+@pytest.fixture(scope="session")
+def catalogs() -> dict[str, Catalog]:
+    return {kind: build_catalog(config.data_dir(), kind)[0] for kind in config.KINDS}
+
+
+@pytest.fixture(scope="session")
+def dev_queries() -> dict[str, list[dict]]:
+    return {kind: load_queries(config.eval_dir() / f"{kind}_dev.jsonl") for kind in config.KINDS}
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    from anisim.encoder import Encoder
+    return Encoder(resolve(DEFAULT_MODEL), device="cpu")
+
+
+def _subset(catalog: Catalog, queries: list[dict]) -> Catalog:
+    present = set(catalog.items["id"])
+    answers = [q["id"] for q in queries if q["id"] in present][:SUBSET_QUERIES]
+    known = [i for i in (FRIEREN, SOLO_LEVELING) if i in present]
+    others = sorted(present - set(answers) - set(known))
+    random.Random(7).shuffle(others)
+    return catalog.subset(answers + known + others[:SUBSET_OTHERS])
+
+
+@pytest.fixture(scope="session")
+def small_catalogs(catalogs, dev_queries) -> dict[str, Catalog]:
+    return {kind: _subset(catalogs[kind], dev_queries[kind]) for kind in config.KINDS}
+
+
+@pytest.fixture(scope="session")
+def small_home(tmp_path_factory, small_catalogs, encoder) -> Path:
+    """An ANISIM_HOME with the small catalogs and their real MiniLM indexes."""
+    from anisim.index import build_index
+    from anisim.store import DEFAULT_PASSAGE_WORDS
+    home = tmp_path_factory.mktemp("anisim_home")
+    for catalog in small_catalogs.values():
+        save_catalog(catalog, home / "catalog")
+        build_index(catalog, encoder, home, DEFAULT_PASSAGE_WORDS)
+    return home
+
+
+@pytest.fixture(scope="session")
+def searchers(small_home):
+    from anisim.store import open_searcher
+    return {kind: open_searcher(kind, resolve(DEFAULT_MODEL), small_home) for kind in config.KINDS}
+
+
+LEGACY_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+BAD_LEGACY_BODIES = [
+    ({"model": LEGACY_MODEL}, "description"),
+    ({"model": LEGACY_MODEL, "description": ""}, "description"),
+    ({"model": LEGACY_MODEL, "description": "   \n "}, "description"),
+    ({"model": LEGACY_MODEL, "description": "x" * 2001}, "too long"),
+    ({"description": "a slime"}, "model"),
+    ({"model": "sentence-transformers/no-such-model", "description": "a slime"}, "all-MiniLM-L6-v2"),
+    ({"model": "sentence-transformers/all-mpnet-base-v2", "description": "a slime"}, "not available"),
+    ({"model": LEGACY_MODEL, "description": "a slime", "page": 0}, "page"),
+    ({"model": LEGACY_MODEL, "description": "a slime", "page": -3}, "page"),
+    ({"model": LEGACY_MODEL, "description": "a slime", "resultsPerPage": 0}, "resultsPerPage"),
+    ({"model": LEGACY_MODEL, "description": "a slime", "resultsPerPage": 101}, "resultsPerPage"),
+    ({"model": LEGACY_MODEL, "description": "a slime", "page": "2"}, "page"),
+    ({"model": LEGACY_MODEL, "description": "a slime", "resultsPerPage": None}, "resultsPerPage"),
+    ({"model": LEGACY_MODEL, "description": 42}, "description"),
+    ([LEGACY_MODEL, "a slime"], "JSON object"),
+    ("a slime", "JSON object"),
+    (b"{not json", "not valid JSON"),
+]
+
+
+@pytest.fixture(scope="session")
+def service_env(small_home):
+    """Environment for a service that serves the small catalogs."""
+    import os
+    env = {"ANISIM_HOME": str(small_home), "ANISIM_RATE_LIMIT": "0"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def asgi_client(service_env):
+    """The AniSearch ASGI app in this process (its Encoder dependency runs in-process too)."""
+    from starlette.testclient import TestClient
+
+    from service import AniSearch
+    with TestClient(AniSearch.to_asgi()) as client:
+        yield client

@@ -1,0 +1,73 @@
+"""The catalogs built from the real MAL sources in ../shared/data."""
+
+import re
+
+from anisim import config
+from anisim.catalog import build_catalog, load_catalog, save_catalog
+
+from conftest import FRIEREN, SOLO_LEVELING
+
+
+def test_counts_and_unique_ids(catalogs):
+    # The data README counts 7,104 anime "with a synopsis" including 4 that are only the
+    # placeholder "No synopsis has been added for this series yet."; those are not searchable.
+    assert len(catalogs["anime"].items) == 7100
+    assert len(catalogs["manga"].items) == 5997
+    for catalog in catalogs.values():
+        assert catalog.items["id"].is_unique and catalog.items["id"].is_monotonic_increasing
+        assert set(catalog.synopses["item_id"]) == set(catalog.items["id"])
+
+
+def test_search_visible_texts_are_clean(catalogs):
+    for catalog in catalogs.values():
+        texts = catalog.synopses["text"]
+        assert texts.str.len().min() > 0
+        assert not texts.str.contains(r"Written by MAL Rewrite|\(Source:|<br|&amp;|&quot;", regex=True).any()
+        assert not texts.str.contains(r"\s{2,}", regex=True).any()
+        assert not catalog.synopses.duplicated(["item_id", "text"]).any()
+
+
+def test_distinct_synopses_of_one_title_are_all_kept(catalogs):
+    per_item = catalogs["anime"].synopses.groupby("item_id").size()
+    assert (per_item >= 2).sum() >= 78  # the 78 JSON/parquet pairs that really differ, at least
+
+
+def test_frieren(catalogs):
+    catalog = catalogs["anime"]
+    frieren = catalog.items.loc[catalog.position[FRIEREN]]
+    assert frieren["title"] == "Sousou no Frieren"
+    assert frieren["title_english"] == "Frieren: Beyond Journey's End"
+    assert frieren["type"] == "TV" and frieren["score"] > 9
+    assert frieren["genres"] == ["Adventure", "Drama", "Fantasy"]
+    assert frieren["url"] == "https://myanimelist.net/anime/52991/Sousou_no_Frieren"
+
+
+def test_a_manhwa_says_so(catalogs):
+    catalog = catalogs["manga"]
+    assert catalog.items.loc[catalog.position[SOLO_LEVELING], "type"] == "Manhwa"
+    assert catalog.items.loc[catalog.position[SOLO_LEVELING], "url"] == "https://myanimelist.net/manga/121496"
+
+
+def test_parquet_titles_in_english_do_not_replace_romaji(catalogs):
+    catalog = catalogs["anime"]
+    bebop = catalog.items.loc[catalog.position[1]]  # parquet + CSV only
+    assert bebop["title"] == "Cowboy Bebop"
+    assert all(re.search(r"[A-Za-z0-9]", t) for t in catalog.items["title"])
+
+
+def test_building_twice_is_deterministic(tmp_path, catalogs):
+    again, _ = build_catalog(config.data_dir(), "manga")
+    assert again.synopses.equals(catalogs["manga"].synopses)
+    assert list(again.items["id"]) == list(catalogs["manga"].items["id"])
+    save_catalog(again, tmp_path / "a")
+    save_catalog(catalogs["manga"], tmp_path / "b")
+    for name in ("items.parquet", "synopses.parquet"):
+        assert (tmp_path / "a/manga" / name).read_bytes() == (tmp_path / "b/manga" / name).read_bytes()
+
+
+def test_save_and_load_round_trip_leaves_no_temp_files(tmp_path, catalogs):
+    save_catalog(catalogs["anime"], tmp_path)
+    loaded = load_catalog(tmp_path, "anime")
+    assert loaded.content_hash() == catalogs["anime"].content_hash()
+    assert loaded.items.loc[loaded.position[FRIEREN], "title_synonyms"] == ["Frieren at the Funeral", "Frieren The Slayer"]
+    assert sorted(p.name for p in (tmp_path / "anime").iterdir()) == ["items.parquet", "synopses.parquet"]

@@ -1,0 +1,102 @@
+"""The HTTP contract on the in-process ASGI app (no server process): errors, CORS, shapes, filters."""
+
+import json
+
+import pytest
+
+from conftest import BAD_LEGACY_BODIES, FRIEREN, LEGACY_MODEL
+
+
+def _post(client, path, body):
+    if isinstance(body, bytes):
+        return client.post(path, content=body, headers={"Content-Type": "application/json"})
+    return client.post(path, json=body)
+
+
+@pytest.mark.parametrize("kind", ["anime", "manga"])
+@pytest.mark.parametrize("body, mentions", BAD_LEGACY_BODIES)
+def test_bad_legacy_input_is_400_json_on_both_routes(asgi_client, kind, body, mentions):
+    response = _post(asgi_client, f"/anisearchmodel/{kind}", body)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+    assert set(response.json()) == {"error"} and mentions in response.json()["error"]
+
+
+def test_legacy_response_is_valid_json_with_the_old_keys(asgi_client):
+    response = asgi_client.post("/anisearchmodel/anime", json={"model": LEGACY_MODEL, "description": "an elf mage outlives her hero party"})
+    assert response.status_code == 200
+    records = json.loads(response.text, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert len(records) == 10 and [r["rank"] for r in records] == list(range(1, 11))
+    assert all(isinstance(r["anime_id"], int) for r in records)
+    similarities = [r["similarity"] for r in records]
+    assert similarities == sorted(similarities, reverse=True)
+    assert records[0]["anime_id"] == FRIEREN
+
+
+def test_unknown_kind_and_get_are_rejected(asgi_client):
+    assert asgi_client.post("/anisearchmodel/novels", json={}).status_code == 404
+    assert asgi_client.get("/anisearchmodel/anime").status_code == 405
+
+
+def test_cors_allows_the_configured_origin_only(asgi_client):
+    preflight = asgi_client.options("/anisearchmodel/anime", headers={
+        "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
+    other = asgi_client.post("/anisearchmodel/anime", headers={"Origin": "https://elsewhere.example"},
+                             json={"model": LEGACY_MODEL, "description": "slime"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize("body", [
+    {"kind": "anime"}, {"kind": "anime", "query": "  "}, {"kind": "novel", "query": "x"},
+    {"kind": "anime", "query": "x", "page": 0}, {"kind": "anime", "query": "x", "page_size": 500},
+    {"kind": "anime", "query": "x", "mode": "magic"}, {"kind": "anime", "query": "x", "filters": {"colour": 1}},
+    [1, 2], b"{nope",
+])
+def test_bad_v1_input_is_400_json(asgi_client, body):
+    response = _post(asgi_client, "/v1/search", body)
+    assert response.status_code == 400 and "error" in response.json()
+
+
+def test_v1_unknown_model_lists_the_available_ones(asgi_client):
+    response = asgi_client.post("/v1/search", json={"kind": "anime", "query": "x", "model": "gtr-t5-xl"})
+    assert response.status_code == 400 and "all-MiniLM-L6-v2" in response.json()["error"]
+
+
+def test_v1_search_modes_and_paging_fields(asgi_client, small_catalogs):
+    total = len(small_catalogs["manga"].items)
+    for mode in ("hybrid", "dense", "lexical"):
+        body = asgi_client.post("/v1/search", json={"kind": "manga", "query": "a hunter who levels up alone",
+                                                    "mode": mode, "page_size": 7}).json()
+        assert body["mode"] == mode and body["total"] == total and body["has_more"]
+        assert len(body["results"]) == 7 and body["results"][0]["kind"] == "manga"
+
+
+def test_v1_filters_apply_before_ranking_and_pages_stay_full(asgi_client, small_catalogs):
+    catalog = small_catalogs["anime"]
+    expected = sum(1 for g, t, y in zip(catalog.items["genres"], catalog.items["type"], catalog.items["start_year"])
+                   if "Comedy" in (g or []) and t == "TV" and y is not None and y >= 2010)
+    assert expected > 6
+    body = asgi_client.post("/v1/search", json={"kind": "anime", "query": "funny school friends", "page_size": 5,
+                                                "filters": {"genres": ["comedy"], "types": ["TV"], "year_min": 2010}}).json()
+    assert body["total"] == expected and len(body["results"]) == 5
+    for record in body["results"]:
+        assert "Comedy" in record["genres"] and record["type"] == "TV" and record["start_year"] >= 2010
+
+
+def test_v1_similar_never_returns_the_title_itself(asgi_client, small_catalogs):
+    body = asgi_client.post("/v1/similar", json={"kind": "anime", "id": FRIEREN, "page_size": 100}).json()
+    ids = [r["id"] for r in body["results"]]
+    assert FRIEREN not in ids
+    assert body["total"] == len(small_catalogs["anime"].items) - 1 and len(ids) == min(100, body["total"])
+    assert asgi_client.post("/v1/similar", json={"kind": "anime", "id": 999999999}).status_code == 404
+
+
+def test_models_and_health(asgi_client):
+    models = {m["name"]: m for m in asgi_client.get("/v1/models").json()}
+    assert models["all-MiniLM-L6-v2"]["available"] and models["all-MiniLM-L6-v2"]["served"]
+    assert not models["all-mpnet-base-v2"]["available"] and "why" in models["all-mpnet-base-v2"]
+    health = asgi_client.get("/v1/health")
+    assert health.status_code == 200 and health.json()["status"] == "ok"

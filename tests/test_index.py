@@ -1,0 +1,102 @@
+"""The embedding index: one encode path, incremental rebuilds, refusal of bad files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from anisim.catalog import Catalog
+from anisim.errors import IndexProblem
+from anisim.index import build_index, index_dir, load_index, passages, text_hash
+from anisim.models import DEFAULT_MODEL, ModelSpec, resolve
+from anisim.text import clean_query
+
+SPEC = resolve(DEFAULT_MODEL)
+
+
+def test_query_and_corpus_vectors_of_a_text_are_the_same(small_catalogs, small_home, encoder):
+    catalog = small_catalogs["anime"]
+    index = load_index(catalog, SPEC, small_home)
+    text = catalog.synopses["text"].iloc[5]
+    row = index.manifest["text_hashes"].index(text_hash(text))
+    query = encoder.encode([clean_query(text)])[0]
+    assert float(query @ index.vectors[row]) >= 0.9999
+    assert np.allclose(np.linalg.norm(index.vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_passages_split_on_sentences_and_cover_the_text():
+    text = " ".join(f"Sentence number {i} has a few words in it." for i in range(30))
+    parts = passages(text, 40)
+    assert len(parts) > 1 and " ".join(parts) == text
+    assert all(p.endswith(".") for p in parts)
+
+
+def _with_text(catalog: Catalog, item_id: int, text: str) -> Catalog:
+    synopses = catalog.synopses.copy()
+    synopses.loc[synopses["item_id"] == item_id, "text"] = text
+    return Catalog(catalog.kind, catalog.items, synopses)
+
+
+@pytest.fixture()
+def tiny(small_catalogs, tmp_path, encoder):
+    """A 20-title catalog with its own index, in its own folder."""
+    catalog = small_catalogs["manga"]
+    tiny = catalog.subset(list(catalog.items["id"][:20]))
+    build_index(tiny, encoder, tmp_path, passage_words=70)
+    return tiny, tmp_path
+
+
+def test_rebuild_after_changing_one_short_synopsis_encodes_exactly_one_text(tiny, encoder):
+    catalog, home = tiny
+    short = catalog.synopses[catalog.synopses["text"].str.split().str.len() < 60].iloc[0]
+    changed = _with_text(catalog, short["item_id"], short["text"] + " Also, a dragon.")
+    with pytest.raises(IndexProblem, match="stale"):
+        load_index(changed, SPEC, home)
+    _, stats = build_index(changed, encoder, home, passage_words=70)
+    assert stats["encoded"] == 1 and stats["reused"] == stats["rows"] - 1
+    assert load_index(changed, SPEC, home).manifest["catalog_hash"] == changed.content_hash()
+
+
+def test_a_truncated_vectors_file_is_refused(tiny):
+    catalog, home = tiny
+    vectors = index_dir(home, "manga", SPEC.name) / "vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:-100])
+    with pytest.raises(IndexProblem, match="truncated or altered.*anisim build-index --kind manga"):
+        load_index(catalog, SPEC, home)
+
+
+def test_a_manifest_from_another_model_is_refused(tiny):
+    catalog, home = tiny
+    manifest_path = index_dir(home, "manga", SPEC.name) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest.update(model="all-mpnet-base-v2", dim=768)
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexProblem, match="built for model all-mpnet-base-v2"):
+        load_index(catalog, SPEC, home)
+
+
+def test_a_missing_index_says_how_to_build_it(tiny):
+    catalog, home = tiny
+    other = ModelSpec(SPEC.name, SPEC.dim, package=SPEC.package)
+    with pytest.raises(IndexProblem, match="no anime index.*anisim build-index --kind anime"):
+        load_index(Catalog("anime", catalog.items, catalog.synopses), other, home)
+
+
+def test_an_interrupted_build_leaves_the_previous_index(tiny, encoder):
+    catalog, home = tiny
+    before = load_index(catalog, SPEC, home).manifest["catalog_hash"]
+
+    class Interrupted(Exception):
+        pass
+
+    class FailingEncoder:
+        spec, max_seq_length = encoder.spec, encoder.max_seq_length
+
+        def encode(self, texts):
+            raise Interrupted
+
+    changed = _with_text(catalog, int(catalog.items["id"].iloc[0]), "A brand new synopsis.")
+    with pytest.raises(Interrupted):
+        build_index(changed, FailingEncoder(), home, passage_words=70)
+    assert load_index(catalog, SPEC, home).manifest["catalog_hash"] == before
+    assert not [p for p in index_dir(home, "manga", SPEC.name).iterdir() if p.name.startswith(".")]

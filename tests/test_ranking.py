@@ -1,0 +1,50 @@
+"""Stable order, exact pages and filters, on hand-made scores."""
+
+import numpy as np
+
+from anisim.filters import Filters
+from anisim.ranking import page_of, top_positions
+
+
+def test_ties_break_by_position_even_at_the_cut_off():
+    scores = np.array([0.5, 0.9, 0.5, 0.9, 0.5, 0.1], dtype=np.float32)
+    assert list(top_positions(scores, 3)) == [1, 3, 0]
+    assert list(top_positions(scores, 4)) == [1, 3, 0, 2]
+    assert list(top_positions(scores, 99)) == [1, 3, 0, 2, 4, 5]
+
+
+def test_pages_concatenate_to_one_big_page_without_gaps_or_overlaps():
+    rng = np.random.default_rng(3)
+    scores = rng.integers(0, 20, 500).astype(np.float32)  # many ties
+    allowed = rng.random(500) < 0.6
+    big = page_of(scores, 1, 30, allowed)
+    pages = [page_of(scores, p, 10, allowed) for p in (1, 2, 3)]
+    assert np.array_equal(np.concatenate([p.positions for p in pages]), big.positions)
+    assert list(np.concatenate([p.ranks for p in pages])) == list(range(1, 31))
+    assert all(allowed[big.positions]) and big.total == allowed.sum()
+    assert pages[0].has_more
+
+
+def test_a_page_past_the_end_is_empty_and_the_last_page_is_short():
+    scores = np.arange(25, dtype=np.float32)
+    assert page_of(scores, 3, 10).positions.size == 5 and not page_of(scores, 3, 10).has_more
+    assert page_of(scores, 4, 10).positions.size == 0
+
+
+class _Facets:
+    tags = [{"action", "shounen"}, {"romance"}, {"action", "hentai"}, set()]
+    types = np.array(["tv", "movie", "ova", "tv"], dtype=object)
+    years = np.array([2001, 2015, np.nan, 2020], dtype=float)
+    scores = np.array([8.0, 6.5, 7.0, np.nan])
+    adult = np.array([False, False, True, False])
+
+
+def test_filters_mask():
+    facets = _Facets()
+    assert Filters().mask(facets) is None
+    assert list(Filters(genres_include=("Action",)).mask(facets)) == [True, False, True, False]
+    assert list(Filters(genres_include=("Action",), exclude_adult=True).mask(facets)) == [True, False, False, False]
+    assert list(Filters(genres_exclude=("romance",)).mask(facets)) == [True, False, True, True]
+    assert list(Filters(types=("TV",)).mask(facets)) == [True, False, False, True]
+    assert list(Filters(year_min=2010).mask(facets)) == [False, True, False, True]
+    assert list(Filters(year_max=2010, min_score=7).mask(facets)) == [True, False, False, False]

@@ -1,0 +1,41 @@
+"""Per-client rate limiting (ASGI middleware) in-process."""
+
+import asyncio
+
+from anisim.ratelimit import RateLimitMiddleware
+
+
+async def _ok(scope, receive, send):
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+def _call(app, client, path="/v1/search"):
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "path": path, "client": (client, 5000)}
+    asyncio.run(app(scope, None, send))
+    return sent[0]["status"], dict(sent[0]["headers"])
+
+
+def test_limits_each_client_separately_with_429_and_retry_after():
+    app = RateLimitMiddleware(_ok, rate=0.5, burst=2, limit_loopback=False)
+    assert [_call(app, "10.1.1.1")[0] for _ in range(3)] == [200, 200, 429]
+    status, headers = _call(app, "10.1.1.1")
+    assert status == 429 and int(headers[b"retry-after"]) >= 1 and headers[b"content-type"] == b"application/json"
+    assert _call(app, "10.1.1.2")[0] == 200
+
+
+def test_loopback_and_health_are_exempt_by_default():
+    app = RateLimitMiddleware(_ok, rate=0.5, burst=1, limit_loopback=False)
+    assert [_call(app, "127.0.0.1")[0] for _ in range(5)] == [200] * 5
+    app = RateLimitMiddleware(_ok, rate=0.5, burst=1, limit_loopback=True)
+    assert [_call(app, "10.0.0.9", "/v1/health")[0] for _ in range(3)] == [200] * 3
+
+
+def test_off_when_rate_is_zero():
+    app = RateLimitMiddleware(_ok, rate=0, burst=1, limit_loopback=True)
+    assert [_call(app, "10.0.0.9")[0] for _ in range(5)] == [200] * 5

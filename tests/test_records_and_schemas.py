@@ -1,0 +1,78 @@
+"""Response records (legacy and v1) and request validation, without a server."""
+
+import ast
+import json
+
+import numpy as np
+import pytest
+
+from anisim.ranking import Page
+from anisim.records import RecordMaker
+from anisim.schemas import RequestError, parse_legacy_request
+
+from conftest import FRIEREN
+
+LEGACY_ANIME_KEYS = {
+    "anime_id", "title", "title_english", "title_japanese", "title_synonyms", "main_picture", "url",
+    "synopsis", "score", "episodes", "type", "status", "start_year", "start_season", "genres", "themes",
+    "demographics", "rank", "similarity", "background", "trailer_url",
+}
+
+
+def _page(catalog, ids):
+    positions = np.array([catalog.position[i] for i in ids])
+    return Page(positions, np.arange(1, len(ids) + 1), np.linspace(0.9, 0.5, len(ids), dtype=np.float32), 99)
+
+
+def test_legacy_anime_record_keeps_the_old_shape_as_valid_json(catalogs):
+    catalog = catalogs["anime"]
+    ids = [FRIEREN, *catalog.items["id"][:30]]  # the first ids come from CSV/parquet only: many nulls
+    records = RecordMaker(catalog).legacy(_page(catalog, ids))
+    json.dumps(records, allow_nan=False)  # raises on NaN
+    frieren = records[0]
+    assert set(frieren) == LEGACY_ANIME_KEYS and list(frieren) == sorted(frieren)
+    assert frieren["anime_id"] == FRIEREN and isinstance(frieren["anime_id"], int)
+    assert frieren["type"] == "tv" and frieren["status"] == "finished_airing"
+    assert ast.literal_eval(frieren["genres"]) == ["Adventure", "Drama", "Fantasy"]
+    assert frieren["episodes"] == 28 and frieren["start_season"] == "fall"
+    assert "[Written by" not in frieren["synopsis"] and frieren["rank"] == 1
+
+
+def test_legacy_manga_record(catalogs):
+    catalog = catalogs["manga"]
+    record = RecordMaker(catalog).legacy(_page(catalog, [121496]))[0]
+    assert record["manga_id"] == 121496 and record["type"] == "manhwa"
+    assert {"chapters", "volumes", "start_date"} <= set(record) and "anime_id" not in record
+
+
+def test_v1_record(catalogs):
+    catalog = catalogs["anime"]
+    record = RecordMaker(catalog).v1(_page(catalog, [FRIEREN]))[0]
+    assert record["id"] == FRIEREN and record["kind"] == "anime" and record["genres"] == ["Adventure", "Drama", "Fantasy"]
+    json.dumps(record, allow_nan=False)
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"{", "not valid JSON"),
+    (b"[1, 2]", "must be a JSON object"),
+    (b"null", "must be a JSON object"),
+    (b'{"model": "m"}', "'description' is required"),
+    (b'{"description": "d"}', "'model' is required"),
+    (b'{"model": "m", "description": ""}', "must not be empty"),
+    (b'{"model": "m", "description": " \\n\\t "}', "must not be empty"),
+    (b'{"model": "m", "description": 5}', "'description'"),
+    (b'{"model": "m", "description": "d", "page": 0}', "'page'"),
+    (b'{"model": "m", "description": "d", "page": "2"}', "'page'"),
+    (b'{"model": "m", "description": "d", "page": null}', "'page'"),
+    (b'{"model": "m", "description": "d", "resultsPerPage": 101}', "'resultsPerPage'"),
+    (b'{"model": "m", "description": "d", "resultsPerPage": 2.5}', "'resultsPerPage'"),
+    (('{"model": "m", "description": "%s"}' % ("x" * 2001)).encode(), "too long"),
+])
+def test_legacy_request_errors(body, message):
+    with pytest.raises(RequestError, match=message):
+        parse_legacy_request(body)
+
+
+def test_legacy_request_defaults_and_limits():
+    request = parse_legacy_request(('{"model": "m", "description": "%s", "extra": 1}' % ("x" * 2000)).encode())
+    assert (request.page, request.resultsPerPage) == (1, 10)

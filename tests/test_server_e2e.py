@@ -1,0 +1,153 @@
+"""End to end: a real `bentoml serve` (real MiniLM, real indexes of catalog subsets), over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import BAD_LEGACY_BODIES, LEGACY_MODEL
+
+ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT_S = 180
+pytestmark = pytest.mark.server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = START_TIMEOUT_S) -> float:
+    """Poll /v1/health (each probe with its own short timeout: readiness can hang while loading)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"bentoml serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} not ready after {timeout} s")
+
+
+def start_server(target: str, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    bentoml = str(Path(sys.executable).with_name("bentoml"))
+    process = subprocess.Popen(
+        [bentoml, "serve", target, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env={**os.environ, **env}, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def server(service_env, tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    process, url = start_server("service:AniSearch", service_env, log_path)
+    try:
+        wait_ready(url, process)
+        yield url
+    except Exception:
+        print(log_path.read_text()[-5000:])
+        raise
+    finally:
+        stop_server(process)
+
+
+def legacy(url: str, kind: str, body, **extra) -> httpx.Response:
+    if isinstance(body, dict):
+        body = {**body, **extra}
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return httpx.post(f"{url}/anisearchmodel/{kind}", content=content,
+                      headers={"Content-Type": "application/json"}, timeout=30)
+
+
+def test_legacy_request_has_the_expected_keys_and_valid_json(server):
+    response = legacy(server, "anime", {"model": LEGACY_MODEL, "description": "two brothers use alchemy"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+    records = json.loads(response.text, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert len(records) == 10
+    for record in records:
+        assert {"anime_id", "title", "title_english", "title_japanese", "title_synonyms", "main_picture", "url",
+                "synopsis", "score", "episodes", "type", "status", "start_year", "start_season", "genres",
+                "themes", "demographics", "rank", "similarity"} <= set(record)
+
+
+@pytest.mark.parametrize("kind", ["anime", "manga"])
+def test_a_known_titles_synopsis_finds_it_first(server, small_catalogs, kind):
+    catalog = small_catalogs[kind]
+    for item_id, text in list(zip(catalog.synopses["item_id"], catalog.synopses["text"]))[::40]:
+        records = legacy(server, kind, {"model": LEGACY_MODEL, "description": text[:2000], "resultsPerPage": 3}).json()
+        assert records[0][f"{kind}_id"] == item_id
+
+
+@pytest.mark.parametrize("kind", ["anime", "manga"])
+def test_pages_concatenate_without_gap_or_overlap(server, kind):
+    body = {"model": LEGACY_MODEL, "description": "a lonely swordsman seeks revenge"}
+    pages = [legacy(server, kind, body, page=p, resultsPerPage=7).json() for p in (1, 2, 3)]
+    whole = legacy(server, kind, body, page=1, resultsPerPage=21).json()
+    assert [r[f"{kind}_id"] for page in pages for r in page] == [r[f"{kind}_id"] for r in whole]
+    assert [r["rank"] for page in pages for r in page] == list(range(1, 22))
+
+
+@pytest.mark.parametrize("kind", ["anime", "manga"])
+def test_every_bad_input_is_a_400_json_error(server, kind):
+    for body, mentions in BAD_LEGACY_BODIES:
+        response = legacy(server, kind, body)
+        assert response.status_code == 400, body
+        assert mentions in response.json()["error"], body
+
+
+def test_v1_filters_return_only_matching_items_in_full_pages(server):
+    filters = {"genres": ["Action"], "exclude_genres": ["Comedy"], "min_score": 7.0}
+    response = httpx.post(f"{server}/v1/search", json={"kind": "anime", "query": "a war between nations",
+                                                       "page_size": 4, "filters": filters}, timeout=30)
+    body = response.json()
+    assert response.status_code == 200 and body["total"] >= 8 and len(body["results"]) == 4
+    for record in body["results"]:
+        assert "Action" in record["genres"] and "Comedy" not in record["genres"] and record["score"] >= 7.0
+    second = httpx.post(f"{server}/v1/search", json={"kind": "anime", "query": "a war between nations",
+                                                     "page": 2, "page_size": 4, "filters": filters}, timeout=30).json()
+    assert len(second["results"]) == 4 and second["results"][0]["rank"] == 5
+
+
+def test_v1_similar_never_returns_the_title_itself(server, small_catalogs):
+    for item_id in small_catalogs["manga"].items["id"][:5]:
+        body = httpx.post(f"{server}/v1/similar", json={"kind": "manga", "id": int(item_id), "page_size": 20}, timeout=30).json()
+        assert len(body["results"]) == 20 and int(item_id) not in [r["id"] for r in body["results"]]
+
+
+def test_bentoml_sync_client_and_the_typed_wrapper(server):
+    import bentoml
+
+    from anisim.client import AniSimClient, ServiceError
+    with bentoml.SyncHTTPClient(server) as client:
+        page = client.search(kind="anime", query="an elf mage outlives her hero party", page_size=3)
+        assert len(page["results"]) == 3
+        assert client.request("POST", "/anisearchmodel/manga", json={"model": LEGACY_MODEL, "description": "a hunter"}).status_code == 200
+    with AniSimClient(server) as client:
+        assert client.health()["status"] == "ok"
+        assert len(client.legacy_search("an elf mage", kind="anime", results_per_page=2)) == 2
+        assert client.similar(52991, page_size=2)["total"] > 0
+        with pytest.raises(ServiceError, match="HTTP 400"):
+            client.legacy_search("   ")

@@ -1,0 +1,22 @@
+from anisim.text import clean_query, clean_synopsis
+
+
+def test_strips_source_and_rewrite_tags_html_and_whitespace():
+    raw = "Edward &amp; Alphonse<br><br>\n\n seek  the stone.\n\n(Source: ANN)\n\n[Written by MAL Rewrite]"
+    assert clean_synopsis(raw) == "Edward & Alphonse seek the stone."
+
+
+def test_keeps_case_punctuation_and_stop_words():
+    text = "The data, it's said, is Unknown to them. No synopsis can hold it!"
+    assert clean_synopsis(text) == text
+
+
+def test_placeholders_and_empty_texts_are_no_synopsis():
+    for raw in ["No synopsis has been added for this series yet.", "No synopsis yet",
+                "  ", "", None, 3.5, "(Source: somewhere)",
+                "No synopsis information has been added to this title. Help improve our database by adding a synopsis here."]:
+        assert clean_synopsis(raw) is None, raw
+
+
+def test_query_cleaning_matches_corpus_rules():
+    assert clean_query("  a boy &amp; his <i>slime</i>\n") == "a boy & his slime"
