@@ -12,6 +12,7 @@ ANISIM_BATCH_SIZE / ANISIM_BATCH_LATENCY_MS (the encoder's adaptive batching).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 import bentoml
 import numpy as np
+from threadpoolctl import threadpool_limits
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -43,8 +45,11 @@ logging.getLogger("anisim").setLevel(logging.INFO)  # BentoML leaves other logge
 
 MODEL = os.environ.get("ANISIM_MODEL", DEFAULT_MODEL)
 CORS_ORIGINS = [o.strip() for o in os.environ.get("ANISIM_CORS_ORIGINS", "http://localhost:3000").split(",") if o.strip()]
-BATCH_SIZE = int(os.environ.get("ANISIM_BATCH_SIZE", "64"))
-BATCH_LATENCY_MS = int(os.environ.get("ANISIM_BATCH_LATENCY_MS", "50"))
+BATCH_SIZE = int(os.environ.get("ANISIM_BATCH_SIZE", "32"))
+# BentoML's batcher cancels (fails) a request whose expected latency passes max_latency_ms, so
+# this is a ceiling for overload, not a target: it does not add waiting when idle.
+BATCH_LATENCY_MS = int(os.environ.get("ANISIM_BATCH_LATENCY_MS", "3000"))
+HEALTH_PROBE_TIMEOUT_S = 2.0
 # BentoML recycles its client session to a dependency after 100 requests / 300 s, and calls can
 # fail under load when it does (measured on 1.4.40): keep one session for the process's life.
 _LONG_LIVED_CONNECTION = {"max_requests": 2**31 - 1, "max_age": 10.0**9}
@@ -112,7 +117,7 @@ async def list_models(request: Request) -> JSONResponse:
 async def health(request: Request) -> JSONResponse:
     """GET /v1/health: 200 only when every index and the model are loaded."""
     service: AniSearch = bentoml.get_current_service()
-    problems = service.problems
+    problems = {**service.problems, **await service.encoder_problem()}
     body = {"status": "ok" if not problems else "unavailable", "model": MODEL,
             "indexes": {k: len(s.catalog.items) for k, s in service.searchers.items()}, "problems": problems}
     return JSONResponse(body, status_code=200 if not problems else 503)
@@ -140,10 +145,14 @@ class AniSearch:
     encoder = bentoml.depends(Encoder)
 
     def __init__(self) -> None:
+        # One query's products are small: BLAS worker threads only spin against the encoder's
+        # threads for the same cores (measured: half this process's CPU under load).
+        threadpool_limits(limits=1, user_api="blas")
         self.spec = resolve(MODEL)
         self.searchers: dict[str, Searcher] = {}
         self.records: dict[str, RecordMaker] = {}
         self.problems: dict[str, str] = {}
+        self.encoder_ready = False
         for kind in config.KINDS:
             started = time.perf_counter()
             try:
@@ -155,6 +164,16 @@ class AniSearch:
                 continue
             log.info("%s index loaded: %d titles in %.1f s", kind,
                      len(self.searchers[kind].catalog.items), time.perf_counter() - started)
+
+    async def encoder_problem(self) -> dict[str, str]:
+        """{} once the Encoder has answered one request; else why not (probed with a timeout)."""
+        if not self.encoder_ready:
+            try:
+                await asyncio.wait_for(self.encoder.to_async.encode(["health check"]), HEALTH_PROBE_TIMEOUT_S)
+                self.encoder_ready = True
+            except Exception as problem:  # noqa: BLE001 (not reachable or still loading)
+                return {"model": f"the encoder is not ready yet ({type(problem).__name__})"}
+        return {}
 
     async def query_vector(self, text: str) -> np.ndarray:
         """The query's unit vector from the Encoder service (batched with concurrent requests).

@@ -151,3 +151,23 @@ def test_bentoml_sync_client_and_the_typed_wrapper(server):
         assert client.similar(52991, page_size=2)["total"] > 0
         with pytest.raises(ServiceError, match="HTTP 400"):
             client.legacy_search("   ")
+
+
+def test_the_bento_builds_and_serves(service_env, tmp_path):
+    """`bentoml build`, then `bentoml serve <tag>` answers a search; the image installs CUDA torch."""
+    env = {**os.environ, **service_env, "BENTOML_HOME": str(tmp_path / "bentoml")}
+    bentoml = str(Path(sys.executable).with_name("bentoml"))
+    built = subprocess.run([bentoml, "build", "--output", "tag"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-3000:]
+    tag = built.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
+    bento = tmp_path / "bentoml" / "bentos" / tag.replace(":", "/")
+    requirements = (bento / "env/python/requirements.txt").read_text()
+    assert "torch==2.13.0" in requirements and "+cpu" not in requirements
+    assert "requirements.txt" in (bento / "env/docker/Dockerfile").read_text()
+    process, url = start_server(tag, {**service_env, "BENTOML_HOME": env["BENTOML_HOME"]}, tmp_path / "serve.log")
+    try:
+        wait_ready(url, process)
+        response = httpx.post(f"{url}/v1/search", json={"kind": "anime", "query": "alchemy", "page_size": 2}, timeout=30)
+        assert response.status_code == 200 and len(response.json()["results"]) == 2
+    finally:
+        stop_server(process)

@@ -1,0 +1,255 @@
+"""Performance benchmark: the service against its own in-process ceiling and against the old design.
+
+    python scripts/bench.py [--duration 10] [--json]
+
+1. ceiling     in-process, same query mix: single-query latency (encode + hybrid search) and
+               batched queries/s (encode 64 at once, then search each)
+2. served      `bentoml serve` on the full catalogs, an async client on loopback at 1/8/32/64
+               concurrent clients for --duration s each: requests/s, p50/p95/p99, errors
+3. old design  SEED_SPEC.md 1.3 reproduced in-process: per request, construct the model and np.load
+               every per-column embedding file (10 for anime), cosine per column, merge, dedup by
+               title, and its clear_memory() (gc.collect) three times (1.10)
+4. cold start (process start -> /v1/health 200) and resident memory of all service processes
+5. similarity  search alone over 10k/100k/1M random unit vectors, float32 and float16
+
+Needs the full indexes (`anisim prepare`). Prints a table; --json prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from anisim import config  # noqa: E402
+from anisim.encoder import Encoder  # noqa: E402
+from anisim.evaluation import load_queries  # noqa: E402
+from anisim.models import DEFAULT_MODEL, resolve  # noqa: E402
+from anisim.ranking import top_positions  # noqa: E402
+from anisim.store import open_searcher  # noqa: E402
+from anisim.text import clean_query  # noqa: E402
+
+CONCURRENCY = (1, 8, 32, 64)
+SEED = 20261124
+OLD_DESIGN_COLUMNS = 10  # anime synopsis columns in the old merged CSV
+
+
+def query_mix(n: int) -> list[str]:
+    """A fixed, seeded mix of short and long descriptions (anime dev set: `short` and `query`)."""
+    queries = load_queries(config.eval_dir() / "anime_dev.jsonl")
+    picked = random.Random(SEED).sample(queries, n)
+    return [clean_query(q["short"] if i % 2 else q["query"][:2000]) for i, q in enumerate(picked)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def bench_ceiling(searcher, encoder: Encoder, texts: list[str]) -> dict:
+    for text in texts[:5]:  # warm-up
+        searcher.search(text, encoder.encode([text])[0])
+    single = []
+    for text in texts[:60]:
+        started = time.perf_counter()
+        searcher.search(text, encoder.encode([text])[0])
+        single.append((time.perf_counter() - started) * 1000)
+    started = time.perf_counter()
+    for i in range(0, len(texts), 64):
+        batch = texts[i:i + 64]
+        for text, vector in zip(batch, encoder.encode(batch)):
+            searcher.search(text, vector)
+    return {"inproc_latency_ms": statistics.median(single), "ceiling_qps": len(texts) / (time.perf_counter() - started)}
+
+
+def bench_old_design(catalog, spec, texts: list[str], requests: int = 5) -> float:
+    """Median ms per request of the old per-request load-everything design."""
+    from sentence_transformers import SentenceTransformer, util
+    vectors = Encoder(spec).encode(catalog.synopses.drop_duplicates("item_id")["text"].tolist()[:1]).repeat(
+        len(catalog.items), axis=0)  # contents do not change the cost; shape and dtype do
+    titles = catalog.items["title"].str.lower().tolist()
+    with tempfile.TemporaryDirectory() as folder:
+        for column in range(OLD_DESIGN_COLUMNS):
+            np.save(Path(folder) / f"embeddings_{column}.npy", vectors)
+        times = []
+        for text in texts[:requests]:
+            started = time.perf_counter()
+            gc.collect()  # clear_memory() at the start of the handler
+            model = SentenceTransformer(str(spec.weights_path), device="cpu")
+            query = model.encode([text.strip()])
+            k, pairs, cos = 10, [], {}
+            for column in range(OLD_DESIGN_COLUMNS):
+                embeddings = np.load(Path(folder) / f"embeddings_{column}.npy")
+                cos[column] = util.pytorch_cos_sim(query, embeddings).flatten()
+                pairs += [(int(i), column) for i in cos[column].argsort()[-k:].flip(0)]
+            pairs.sort(key=lambda p: -float(cos[p[1]][p[0]]))
+            seen, results = set(), []
+            for row, column in pairs:
+                if titles[row] not in seen:
+                    seen.add(titles[row])
+                    results.append(row)
+                if len(results) >= k:
+                    break
+            gc.collect()  # clear_memory() at the end of get_similarities
+            gc.collect()  # and again before the handler returns
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def process_tree_rss_mb(pid: int) -> float:
+    root = psutil.Process(pid)
+    processes = [root, *root.children(recursive=True)]
+    return sum(p.memory_info().rss for p in processes if p.is_running()) / 2**20
+
+
+async def load_level(url: str, texts: list[str], clients: int, duration: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + duration
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            i = offset
+            while time.perf_counter() < deadline:
+                body = {"kind": "anime", "query": texts[i % len(texts)], "page_size": 10}
+                started = time.perf_counter()
+                try:
+                    response = await client.post("/v1/search", json=body)
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies.append((time.perf_counter() - started) * 1000)
+                else:
+                    errors += 1
+                i += clients
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(c * 7) for c in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {"qps": len(latencies) / elapsed, "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
+            "p99_ms": percentile(latencies, 99), "errors": errors, "requests": len(latencies)}
+
+
+def bench_served(texts: list[str], duration: float) -> dict:
+    env = {**os.environ, "ANISIM_RATE_LIMIT": "0"}
+    bentoml = str(Path(sys.executable).with_name("bentoml"))
+    with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as log:
+        started = time.perf_counter()
+        process = subprocess.Popen([bentoml, "serve", "service:AniSearch", "--host", "127.0.0.1", "--port", "3917"],
+                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = "http://127.0.0.1:3917"
+    try:
+        while True:
+            if process.poll() is not None or time.perf_counter() - started > 300:
+                raise RuntimeError(f"service did not start; see {log.name}")
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        cold_start = time.perf_counter() - started
+        asyncio.run(load_level(url, texts, 4, 5))  # warm-up: trains BentoML's batching optimizer
+        asyncio.run(load_level(url, texts, 1, 3))
+        served = {str(c): asyncio.run(load_level(url, texts, c, duration)) for c in CONCURRENCY}
+        rss = process_tree_rss_mb(process.pid)
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=30)
+    return {"served": served, "cold_start_s": cold_start, "rss_mb": rss}
+
+
+def bench_similarity(sizes=(10_000, 100_000, 1_000_000), dim: int = 384, repeats: int = 5) -> list[dict]:
+    """ms per query (matrix-vector product + exact top-10) over random unit vectors."""
+    rng = np.random.default_rng(SEED)
+    rows = []
+    for size in sizes:
+        matrix = rng.standard_normal((size, dim), dtype=np.float32)
+        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+        query = matrix[0]
+        for dtype in ("float32", "float16"):
+            stored = matrix if dtype == "float32" else matrix.astype(np.float16)
+
+            def search() -> None:
+                if stored.dtype == np.float16:  # numpy fp16 matmul is slow: upcast in blocks
+                    scores = np.concatenate([stored[i:i + 65536].astype(np.float32) @ query
+                                             for i in range(0, size, 65536)])
+                else:
+                    scores = stored @ query
+                top_positions(scores, 10)
+            search()
+            times = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                search()
+                times.append((time.perf_counter() - started) * 1000)
+            rows.append({"vectors": size, "dtype": dtype, "ms_per_query": statistics.median(times),
+                         "mb": stored.nbytes / 2**20})
+        del matrix
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10, help="seconds per concurrency level")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    spec = resolve(DEFAULT_MODEL)
+    texts = query_mix(256)
+    searcher = open_searcher("anime", spec)
+    encoder = Encoder(spec)
+    result = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU",
+              **bench_ceiling(searcher, encoder, texts)}
+    result["seed_latency_ms"] = bench_old_design(searcher.catalog, spec, texts)
+    del encoder
+    result.update(bench_served(texts, args.duration))
+    result["similarity"] = bench_similarity()
+    one, ceiling = result["served"]["1"], result["ceiling_qps"]
+    result["ratios"] = {"qps32_over_ceiling": result["served"]["32"]["qps"] / ceiling,
+                        "p50_1_over_inproc": one["p50_ms"] / result["inproc_latency_ms"],
+                        "seed_over_served_p50": result["seed_latency_ms"] / one["p50_ms"]}
+    if args.json:
+        print(json.dumps(result))
+        return
+    print_table(result)
+
+
+def print_table(r: dict) -> None:
+    ratios = r["ratios"]
+    print(f"anisim benchmark, {r['date']}, {r['machine']}, anime catalog, hybrid search, page of 10")
+    print(f"in-process ceiling: {r['inproc_latency_ms']:.1f} ms single query, {r['ceiling_qps']:.1f} queries/s batched")
+    print(f"old design (model + {OLD_DESIGN_COLUMNS} files loaded per request): {r['seed_latency_ms']:.0f} ms per request")
+    print(f"cold start {r['cold_start_s']:.1f} s, resident memory {r['rss_mb']:.0f} MB (all service processes)")
+    print("| clients | req/s | p50 ms | p95 ms | p99 ms | errors | req/s / ceiling |")
+    print("|---|---|---|---|---|---|---|")
+    for clients, level in r["served"].items():
+        print(f"| {clients} | {level['qps']:.1f} | {level['p50_ms']:.1f} | {level['p95_ms']:.1f} | {level['p99_ms']:.1f} "
+              f"| {level['errors']} | {level['qps'] / r['ceiling_qps']:.2f} |")
+    print(f"targets: req/s at 32 clients / ceiling = {ratios['qps32_over_ceiling']:.2f} (>= 0.7); "
+          f"p50 at 1 client / in-process = {ratios['p50_1_over_inproc']:.2f} (<= 1.5); "
+          f"old design / served p50 = {ratios['seed_over_served_p50']:.0f}x (>= 50)")
+    print("| vectors | dtype | MB | ms per query (matmul + top-10) |")
+    print("|---|---|---|---|")
+    for row in r["similarity"]:
+        print(f"| {row['vectors']:,} | {row['dtype']} | {row['mb']:.0f} | {row['ms_per_query']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Encode rate of the default model on this machine: corpus synopses and short queries, by batch size.
+
+    python scripts/bench_encode.py [--texts 256]
+
+Corpus texts are real catalog synopses (longest first, as `anisim build-index` feeds them); queries
+are the `short` forms of the anime dev set. Prints texts/s for each mini-batch size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+from anisim import config
+from anisim.catalog import build_catalog
+from anisim.encoder import Encoder
+from anisim.evaluation import load_queries
+from anisim.models import DEFAULT_MODEL, resolve
+
+BATCH_SIZES = (1, 8, 32, 64)
+
+
+def rate(encoder: Encoder, texts: list[str], batch_size: int) -> float:
+    started = time.perf_counter()
+    encoder.encode(texts, batch_size=batch_size)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=256, help="texts per measurement")
+    args = parser.parse_args()
+    catalog, _ = build_catalog(config.data_dir(), "anime")
+    corpus = random.Random(1).sample(catalog.synopses["text"].tolist(), args.texts)
+    queries = [q["short"] for q in random.Random(2).sample(load_queries(config.eval_dir() / "anime_dev.jsonl"), args.texts)]
+    encoder = Encoder(resolve(DEFAULT_MODEL))
+    encoder.encode(queries[:16])  # warm-up
+    print(f"{DEFAULT_MODEL} on {encoder.device}, {args.texts} texts per cell, texts/s")
+    print("| mini-batch | corpus synopses | short queries |")
+    print("|---|---|---|")
+    for size in BATCH_SIZES:
+        print(f"| {size} | {rate(encoder, corpus, size):.1f} | {rate(encoder, queries, size):.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
