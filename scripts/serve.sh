@@ -12,7 +12,7 @@ bash scripts/setup.sh
 PORT="${PORT:-3000}"
 cat <<MSG
 
-anisim is starting on http://127.0.0.1:${PORT}  (API docs: http://127.0.0.1:${PORT}/docs)
+anisim is starting on http://127.0.0.1:${PORT}  (OpenAPI page: http://127.0.0.1:${PORT}/)
 Try it once it says it is ready:
   curl -s -X POST http://127.0.0.1:${PORT}/anisearchmodel/anime -H 'Content-Type: application/json' \\
     -d '{"model": "sentence-transformers/all-MiniLM-L6-v2", "description": "a boy reborn as a slime in another world", "page": 1, "resultsPerPage": 3}'
