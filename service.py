@@ -20,23 +20,29 @@ from typing import Any
 
 import bentoml
 import numpy as np
-from threadpoolctl import threadpool_limits
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from threadpoolctl import threadpool_limits
 
 from anisim import config
+from anisim.config import Kind
 from anisim.errors import AnisimError, ModelUnavailable
 from anisim.filters import Filters
 from anisim.models import DEFAULT_MODEL, REGISTRY, resolve
 from anisim.ratelimit import RateLimitMiddleware
 from anisim.records import RecordMaker
 from anisim.schemas import (
-    Kind, Mode, PageNumber, PageSize, QueryText, RequestError, SearchFilters, SearchResponse,
+    PageNumber,
+    PageSize,
+    QueryText,
+    RequestError,
+    SearchFilters,
+    SearchResponse,
     parse_legacy_request,
 )
-from anisim.search import DEFAULT_MODE, Searcher
+from anisim.search import DEFAULT_MODE, Mode, Searcher
 from anisim.store import open_searcher
 from anisim.text import clean_query
 
@@ -85,6 +91,12 @@ class Encoder:
 
     @bentoml.api(batchable=True, max_batch_size=BATCH_SIZE, max_latency_ms=BATCH_LATENCY_MS)
     def encode(self, texts: list[str]) -> np.ndarray:
+        """Adaptive batching: concurrent calls are encoded together."""
+        return self.text_encoder.encode(texts)
+
+    @bentoml.api
+    def encode_now(self, texts: list[str]) -> np.ndarray:
+        """No batching, no waiting: for a request that is alone (see AniSearch.query_vector)."""
         return self.text_encoder.encode(texts)
 
 
@@ -153,6 +165,7 @@ class AniSearch:
         self.records: dict[str, RecordMaker] = {}
         self.problems: dict[str, str] = {}
         self.encoder_ready = False
+        self.encoding = 0  # queries of this worker now waiting for their vector
         for kind in config.KINDS:
             started = time.perf_counter()
             try:
@@ -176,13 +189,21 @@ class AniSearch:
         return {}
 
     async def query_vector(self, text: str) -> np.ndarray:
-        """The query's unit vector from the Encoder service (batched with concurrent requests).
+        """The query's unit vector from the Encoder service.
+
+        Batched with concurrent requests; a request that is alone skips the batcher, whose
+        learned wait (inflated after a burst of load) would otherwise delay it for nothing.
         Encoding is idempotent, so a failed call is retried once."""
+        call = self.encoder.to_async.encode_now if self.encoding == 0 else self.encoder.to_async.encode
+        self.encoding += 1
         try:
-            vectors = await self.encoder.to_async.encode([text])
-        except Exception as first:  # noqa: BLE001 (any transport error: retry once)
-            log.warning("encoder call failed (%s); retrying once", type(first).__name__)
-            vectors = await self.encoder.to_async.encode([text])
+            try:
+                vectors = await call([text])
+            except Exception as first:  # noqa: BLE001 (any transport error: retry once)
+                log.warning("encoder call failed (%s); retrying once", type(first).__name__)
+                vectors = await call([text])
+        finally:
+            self.encoding -= 1
         return np.asarray(vectors, dtype=np.float32)[0]
 
     def searcher(self, kind: str, model: str) -> Searcher:

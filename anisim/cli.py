@@ -9,15 +9,13 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 from anisim import config
 from anisim.errors import AnisimError
+from anisim.models import DEFAULT_MODEL
 from anisim.search import DEFAULT_MODE, MODES
 from anisim.store import DEFAULT_PASSAGE_WORDS
-
-log = logging.getLogger("anisim")
 
 
 def _cmd_build_catalog(args: argparse.Namespace) -> None:
@@ -74,11 +72,10 @@ def _cmd_eval(args: argparse.Namespace) -> None:
     from anisim.models import resolve
     from anisim.store import open_searcher, prepare
     spec = resolve(args.model)
+    queries = load_queries(args.queries or config.eval_dir() / f"{args.kind}_dev.jsonl")
     prepare(spec, (args.kind,), home=args.home)  # reuses the index when it is up to date
     searcher = open_searcher(args.kind, spec, args.home)
-    queries_path = args.queries or config.eval_dir() / f"{args.kind}_dev.jsonl"
-    encoder = Encoder(spec)
-    report = evaluate(searcher, encoder.encode, load_queries(queries_path), args.mode)
+    report = evaluate(searcher, Encoder(spec).encode, queries, args.mode)
     if args.json:
         print(json.dumps(report))
         return
@@ -103,6 +100,16 @@ def _cmd_models(args: argparse.Namespace) -> None:
         print(f"{row['name']:<34} dim {row['dim']:<5} {state}")
 
 
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """The options every command that builds vectors takes."""
+    p.add_argument("--model", default=DEFAULT_MODEL, help="model name (see `anisim models`)")
+    p.add_argument("--home", type=Path, default=config.home_dir(),
+                   help="catalogs and indexes folder (default: $ANISIM_HOME or %(default)s)")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--passage-words", type=int, default=DEFAULT_PASSAGE_WORDS,
+                   help="also embed passages of about this many words; 0 embeds whole synopses only")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="anisim", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
@@ -118,27 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build-index", help="embed every synopsis (minutes; re-encodes only changed texts)")
     p.add_argument("--kind", **kinds)
-    p.add_argument("--model", default="all-MiniLM-L6-v2", help="model name (see `anisim models`)")
     p.add_argument("--catalog", type=Path, default=config.catalog_dir(), help="catalog folder (default: %(default)s)")
-    p.add_argument("--home", type=Path, default=config.home_dir(), help="index folder (default: $ANISIM_HOME or %(default)s)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--passage-words", type=int, default=DEFAULT_PASSAGE_WORDS,
-                   help="also embed passages of about this many words; 0 embeds whole synopses only")
+    _add_model_options(p)
     p.set_defaults(func=_cmd_build_index)
 
     p = sub.add_parser("prepare", help="build catalogs, and each index only if missing or stale (what serve runs)")
     p.add_argument("--kind", **kinds)
-    p.add_argument("--model", default="all-MiniLM-L6-v2", help="model name (see `anisim models`)")
     p.add_argument("--sources", type=Path, default=config.data_dir(), help="raw source folder (default: %(default)s)")
-    p.add_argument("--home", type=Path, default=config.home_dir(), help="build folder (default: %(default)s)")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--passage-words", type=int, default=DEFAULT_PASSAGE_WORDS, help="see build-index")
+    _add_model_options(p)
     p.set_defaults(func=_cmd_prepare)
 
     p = sub.add_parser("search", help="search from the command line (loads the model: a few seconds)")
     p.add_argument("query", help="a description of the title")
     p.add_argument("--kind", choices=config.KINDS, default="anime")
-    p.add_argument("--model", default="all-MiniLM-L6-v2")
+    p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
     p.add_argument("--page", type=int, default=1)
     p.add_argument("--page-size", type=int, default=10)
@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=config.KINDS, default="anime")
     p.add_argument("--queries", type=Path, default=None,
                    help="a .jsonl query set (default: $ANISIM_EVAL_DIR/<kind>_dev.jsonl)")
-    p.add_argument("--model", default="all-MiniLM-L6-v2")
+    p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
     p.add_argument("--home", type=Path, default=config.home_dir())
     p.add_argument("--json", action="store_true", help="print one JSON object")

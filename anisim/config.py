@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal, get_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-KINDS = ("anime", "manga")
+Kind = Literal["anime", "manga"]
+KINDS: tuple[str, ...] = get_args(Kind)
 
 
 def data_dir() -> Path:

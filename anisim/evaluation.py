@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from anisim.errors import AnisimError
 from anisim.search import Searcher
 from anisim.text import clean_query
 
@@ -38,8 +39,23 @@ def summarize(ranks: list[int | None]) -> dict[str, float]:
 
 
 def load_queries(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    """Read a .jsonl query set: one {"id": MAL id, "<form>": text, ...} object per line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AnisimError(f"{path}: cannot read query set ({exc.__class__.__name__})") from None
+    queries = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            query = json.loads(line)
+        except json.JSONDecodeError:
+            raise AnisimError(f"{path}:{number}: not a JSON object") from None
+        if not isinstance(query, dict) or not isinstance(query.get("id"), int):
+            raise AnisimError(f"{path}:{number}: each line needs an integer \"id\"")
+        queries.append(query)
+    return queries
 
 
 def evaluate(searcher: Searcher, encode: Callable[[list[str]], np.ndarray], queries: list[dict],

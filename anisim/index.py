@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -29,8 +30,6 @@ from anisim.atomic import atomic_path, write_text_atomic
 from anisim.catalog import Catalog
 from anisim.errors import IndexProblem
 from anisim.models import ModelSpec
-
-log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 ENCODE_CHUNK = 256  # texts per progress step; large enough to batch well, small enough to show progress
@@ -97,6 +96,17 @@ class Index:
         return self.manifest["model"]
 
 
+class TextEncoder(Protocol):
+    """What building an index needs of `anisim.encoder.Encoder` (kept abstract: no torch import here)."""
+
+    spec: ModelSpec
+
+    @property
+    def max_seq_length(self) -> int: ...
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
 def index_dir(home: Path, kind: str, model: str) -> Path:
     return home / kind / model.replace("/", "__")
 
@@ -117,7 +127,7 @@ def _reusable_vectors(folder: Path, spec: ModelSpec) -> dict[str, np.ndarray]:
     return dict(zip(previous.manifest["text_hashes"], previous.vectors))
 
 
-def _encode_with_progress(encode, texts: list[str], label: str) -> np.ndarray:
+def _encode_with_progress(encode: Callable[[list[str]], np.ndarray], texts: list[str], label: str) -> np.ndarray:
     """Encode texts longest-first (less padding per batch) with a progress bar; keep input order."""
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     out: list[np.ndarray] = []
@@ -132,7 +142,7 @@ def _encode_with_progress(encode, texts: list[str], label: str) -> np.ndarray:
     return result
 
 
-def build_index(catalog: Catalog, encoder, home: Path, passage_words: int | None) -> tuple[Index, dict]:
+def build_index(catalog: Catalog, encoder: TextEncoder, home: Path, passage_words: int | None) -> tuple[Index, dict]:
     """Build (or update) the index of `catalog` for `encoder`'s model. Returns it and build stats."""
     spec: ModelSpec = encoder.spec
     folder = index_dir(home, catalog.kind, spec.name)

@@ -9,20 +9,19 @@ pydantic models that BentoML validates and shows in its OpenAPI page.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from anisim.config import Kind
 from anisim.errors import AnisimError
 from anisim.filters import Filters
-from anisim.search import DEFAULT_MODE
+from anisim.search import Mode
 
 MAX_QUERY_CHARS = 2000
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 100_000
 
-Kind = Literal["anime", "manga"]
-Mode = Literal["hybrid", "dense", "lexical"]
 QueryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
 PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE, description="1-based page number")]
 PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="results per page")]

@@ -8,6 +8,8 @@ the service can batch encoding in its own process and `anisim eval` can encode i
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 
 from anisim.catalog import Catalog
@@ -17,16 +19,21 @@ from anisim.lexical import LexicalScorer
 from anisim.ranking import Page, page_of
 from anisim.similarity import DenseScorer
 
-MODES = ("hybrid", "dense", "lexical")
-DEFAULT_MODE = "hybrid"
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[str, ...] = get_args(Mode)
+DEFAULT_MODE: Mode = "hybrid"
 HYBRID_LEXICAL_WEIGHT = 0.3
 
 
-def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = HYBRID_LEXICAL_WEIGHT) -> np.ndarray:
-    """(1 - weight) * dense + weight * lexical / max(lexical)."""
+def scaled(lexical: np.ndarray) -> np.ndarray:
+    """BM25 scores divided by the query's best one, so they fall in [0, 1] like a similarity."""
     best = float(lexical.max(initial=0.0))
-    scaled = lexical / best if best > 0 else lexical
-    return ((1.0 - weight) * dense + weight * scaled).astype(np.float32)
+    return (lexical / best if best > 0 else lexical).astype(np.float32)
+
+
+def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = HYBRID_LEXICAL_WEIGHT) -> np.ndarray:
+    """(1 - weight) * dense + weight * scaled(lexical)."""
+    return ((1.0 - weight) * dense + weight * scaled(lexical)).astype(np.float32)
 
 
 class Searcher:
@@ -46,7 +53,7 @@ class Searcher:
     def scores(self, query: str, vector: np.ndarray | None, mode: str = DEFAULT_MODE) -> np.ndarray:
         """One score per item (catalog order) for a cleaned query and its unit vector."""
         if mode == "lexical":
-            return fuse(np.zeros(len(self.catalog.items), np.float32), self.lexical.scores(query), 1.0)
+            return scaled(self.lexical.scores(query))
         dense = self.dense.scores(vector)[0]
         if mode == "dense":
             return dense

@@ -24,7 +24,6 @@ from anisim.search import MODES, Searcher
 from anisim.similarity import DenseScorer
 from anisim.store import open_searcher, prepare
 
-
 COLUMNS = (*MODES, "plain dense")
 
 

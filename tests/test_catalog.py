@@ -2,10 +2,10 @@
 
 import re
 
+from conftest import FRIEREN, SOLO_LEVELING
+
 from anisim import config
 from anisim.catalog import build_catalog, load_catalog, save_catalog
-
-from conftest import FRIEREN, SOLO_LEVELING
 
 
 def test_counts_and_unique_ids(catalogs):

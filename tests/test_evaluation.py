@@ -1,8 +1,10 @@
 """The metric code on a hand-made case, and known-item search on the real subset."""
 
 import numpy as np
+import pytest
 
-from anisim.evaluation import evaluate, rank_of, summarize
+from anisim.errors import AnisimError
+from anisim.evaluation import evaluate, load_queries, rank_of, summarize
 
 
 def test_rank_of_follows_the_stable_order():
@@ -32,3 +34,12 @@ def test_dev_queries_find_most_answers_in_the_subset(searchers, encoder, dev_que
     queries = [q for q in dev_queries["anime"] if q["id"] in searcher.catalog.position.index][:40]
     report = evaluate(searcher, encoder.encode, queries, "hybrid", forms=("short",))
     assert report["short"]["recall@10"] >= 0.8
+
+
+def test_a_bad_query_file_is_a_clear_error(tmp_path):
+    with pytest.raises(AnisimError, match="cannot read"):
+        load_queries(tmp_path / "missing.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "query": "x"}\n{"query": "no id"}\n')
+    with pytest.raises(AnisimError, match="bad.jsonl:2"):
+        load_queries(bad)

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from conftest import BAD_LEGACY_BODIES, FRIEREN, LEGACY_MODEL
 
 

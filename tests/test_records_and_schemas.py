@@ -5,12 +5,11 @@ import json
 
 import numpy as np
 import pytest
+from conftest import FRIEREN
 
 from anisim.ranking import Page
 from anisim.records import RecordMaker
 from anisim.schemas import RequestError, parse_legacy_request
-
-from conftest import FRIEREN
 
 LEGACY_ANIME_KEYS = {
     "anime_id", "title", "title_english", "title_japanese", "title_synonyms", "main_picture", "url",

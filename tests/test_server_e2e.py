@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import BAD_LEGACY_BODIES, LEGACY_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,3 +170,23 @@ def test_the_bento_builds_and_serves(service_env, tmp_path):
         assert response.status_code == 200 and len(response.json()["results"]) == 2
     finally:
         stop_server(process)
+
+
+def test_concurrent_requests_are_batched_and_rank_as_a_lone_request_does(server):
+    """Concurrent queries go through the Encoder's adaptive batching; a lone one skips it.
+    Both paths must give the same answer."""
+    import asyncio
+
+    queries = ["two brothers use alchemy", "an elf mage outlives her hero party", "a giant robot war",
+               "a girl joins a volleyball team", "a detective shrunk into a child", "ghosts in a haunted school"]
+    alone = {q: [r["id"] for r in httpx.post(f"{server}/v1/search", json={"kind": "anime", "query": q}, timeout=30)
+                 .json()["results"]] for q in queries}
+
+    async def together() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=server, timeout=60) as client:
+            return await asyncio.gather(*(client.post("/v1/search", json={"kind": "anime", "query": q})
+                                          for q in queries * 4))
+
+    for query, response in zip(queries * 4, asyncio.run(together())):
+        assert response.status_code == 200
+        assert [r["id"] for r in response.json()["results"]] == alone[query]
