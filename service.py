@@ -16,7 +16,6 @@ import asyncio
 import logging
 import os
 import time
-from typing import Any
 
 import bentoml
 import numpy as np
@@ -31,6 +30,7 @@ from anisim.config import Kind
 from anisim.errors import AnisimError, ModelUnavailable
 from anisim.filters import Filters
 from anisim.models import DEFAULT_MODEL, REGISTRY, resolve
+from anisim.ranking import Page
 from anisim.ratelimit import RateLimitMiddleware
 from anisim.records import RecordMaker
 from anisim.schemas import (
@@ -61,12 +61,8 @@ HEALTH_PROBE_TIMEOUT_S = 2.0
 _LONG_LIVED_CONNECTION = {"max_requests": 2**31 - 1, "max_age": 10.0**9}
 
 
-class ServiceProblem(AnisimError):
-    """Something the client cannot fix by changing the request (or a missing title: 404)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+class NotReady(AnisimError):
+    """A kind's index is not loaded: the client can only retry later (HTTP 503)."""
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -108,10 +104,10 @@ async def legacy_search(request: Request) -> JSONResponse:
     service: AniSearch = bentoml.get_current_service()
     try:
         body = parse_legacy_request(await request.body())
-        searcher, page = await service.run_search(kind, body.description, body.model, DEFAULT_MODE,
-                                                  body.page, body.resultsPerPage, Filters())
-    except ServiceProblem as problem:
-        return error(problem.status, str(problem))
+        _, page = await service.run_search(kind, body.description, body.model, DEFAULT_MODE,
+                                           body.page, body.resultsPerPage, Filters())
+    except NotReady as problem:
+        return error(503, str(problem))
     except (RequestError, ModelUnavailable) as problem:
         return error(400, str(problem))
     return JSONResponse(service.records[kind].legacy(page))
@@ -119,9 +115,10 @@ async def legacy_search(request: Request) -> JSONResponse:
 
 async def list_models(request: Request) -> JSONResponse:
     """GET /v1/models: every known model, whether it is installed, and whether it is served."""
+    served = bentoml.get_current_service().spec.name
     return JSONResponse([
         {"name": spec.name, "aliases": list(spec.aliases), "dim": spec.dim, "available": spec.available,
-         "served": spec.name == MODEL, **({} if spec.available else {"why": spec.why_unavailable()})}
+         "served": spec.name == served, **({} if spec.available else {"why": spec.why_unavailable()})}
         for spec in REGISTRY
     ])
 
@@ -211,11 +208,11 @@ class AniSearch:
         if spec.name != self.spec.name:
             raise ModelUnavailable(f"model '{model}' is installed but not served here; this server serves {self.spec.name}")
         if kind not in self.searchers:
-            raise ServiceProblem(503, f"{kind} search is not available yet: {self.problems.get(kind, 'loading')}")
+            raise NotReady(f"{kind} search is not available yet: {self.problems.get(kind, 'loading')}")
         return self.searchers[kind]
 
     async def run_search(self, kind: str, query: str, model: str, mode: str, page: int, page_size: int,
-                         filters: Filters) -> tuple[Searcher, Any]:
+                         filters: Filters) -> tuple[Searcher, Page]:
         started = time.perf_counter()
         searcher = self.searcher(kind, model)
         text = clean_query(query)
@@ -232,13 +229,12 @@ class AniSearch:
                      filters: SearchFilters = SearchFilters()) -> SearchResponse:
         """Search titles of one kind by description. Filters apply before ranking, so pages stay full."""
         try:
-            searcher, page_ = await self.run_search(kind, query, model, mode, page, page_size, filters.to_filters())
+            searcher, result = await self.run_search(kind, query, model, mode, page, page_size, filters.to_filters())
         except ModelUnavailable as problem:
             return error(400, str(problem))
-        except ServiceProblem as problem:
-            return error(problem.status, str(problem))
-        return SearchResponse(kind=kind, model=searcher.model, mode=mode, page=page, page_size=page_size,
-                              total=page_.total, has_more=page_.has_more, results=self.records[kind].v1(page_))
+        except NotReady as problem:
+            return error(503, str(problem))
+        return self.page_response(kind, searcher.model, mode, page, page_size, result)
 
     @bentoml.api(route="/v1/similar")
     def similar(self, kind: Kind, id: int, page: PageNumber = 1, page_size: PageSize = 10,
@@ -246,13 +242,17 @@ class AniSearch:
         """More like this: titles nearest in meaning to the title with this MAL id (never itself)."""
         try:
             searcher = self.searcher(kind, self.spec.name)
-        except ServiceProblem as problem:
-            return error(problem.status, str(problem))
+        except NotReady as problem:
+            return error(503, str(problem))
         if id not in searcher.catalog.position.index:
             return error(404, f"no {kind} with MAL id {id} in the catalog")
-        page_ = searcher.similar(id, page, page_size, filters.to_filters())
-        return SearchResponse(kind=kind, model=searcher.model, mode="dense", page=page, page_size=page_size,
-                              total=page_.total, has_more=page_.has_more, results=self.records[kind].v1(page_))
+        result = searcher.similar(id, page, page_size, filters.to_filters())
+        return self.page_response(kind, searcher.model, "dense", page, page_size, result)
+
+    def page_response(self, kind: str, model: str, mode: str, page: int, page_size: int,
+                      result: Page) -> SearchResponse:
+        return SearchResponse(kind=kind, model=model, mode=mode, page=page, page_size=page_size, total=result.total,
+                              has_more=result.has_more, results=self.records[kind].v1(result))
 
 
 AniSearch.add_asgi_middleware(RateLimitMiddleware)

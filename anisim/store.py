@@ -39,7 +39,7 @@ def prepare(spec: ModelSpec, kinds: tuple[str, ...] = config.KINDS, sources: Pat
                 lines.append(f"  {kind} index for {spec.name} is up to date ({index.manifest['rows']:,} rows)")
                 continue
         except IndexProblem as problem:
-            log.info("%s", problem)
+            log.info("building the %s index: %s", kind, problem)
         encoder = encoder or Encoder(spec, device=device)
         _, stats = build_index(catalog, encoder, home, passage_words)
         lines.append(f"  {kind} index for {spec.name}: encoded {stats['encoded']:,} texts in "

@@ -99,3 +99,4 @@ def test_models_and_health(asgi_client):
     assert not models["all-mpnet-base-v2"]["available"] and "why" in models["all-mpnet-base-v2"]
     health = asgi_client.get("/v1/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
+

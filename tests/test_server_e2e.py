@@ -190,3 +190,32 @@ def test_concurrent_requests_are_batched_and_rank_as_a_lone_request_does(server)
     for query, response in zip(queries * 4, asyncio.run(together())):
         assert response.status_code == 200
         assert [r["id"] for r in response.json()["results"]] == alone[query]
+
+
+def test_a_kind_whose_index_is_missing_answers_503(small_home, tmp_path):
+    """Serve what is there: anime works; manga answers 503 naming the command that builds it."""
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(small_home / "catalog", home / "catalog")
+    shutil.copytree(small_home / "anime", home / "anime")
+    process, url = start_server("service:AniSearch", {"ANISIM_HOME": str(home)}, tmp_path / "serve.log")
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:  # ready = everything but the manga index loaded
+            try:
+                health = httpx.get(f"{url}/v1/health", timeout=2)
+                if set(health.json().get("problems", {})) == {"manga"}:
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.5)
+        assert health.status_code == 503
+        for path, body in (("/anisearchmodel/manga", {"model": LEGACY_MODEL, "description": "a hunter"}),
+                           ("/v1/search", {"kind": "manga", "query": "a hunter"})):
+            response = httpx.post(f"{url}{path}", json=body, timeout=30)
+            assert response.status_code == 503
+            assert "anisim build-index --kind manga" in response.json()["error"]
+        assert httpx.post(f"{url}/v1/search", json={"kind": "anime", "query": "alchemy"}, timeout=30).status_code == 200
+    finally:
+        stop_server(process)
