@@ -7,8 +7,10 @@ Layout under `<home>/<kind>/<model>/`:
   library versions and the SHA-256 of both arrays (a truncated or altered file is refused).
 
 A rebuild re-encodes only texts whose hash is not in the previous index. Nothing is written until
-encoding is done, and each file is replaced atomically, so an interrupted build leaves the previous
-index as it was; the manifest is written last and checked against both arrays on load.
+encoding is done (nearly all of a build), so an interrupted build leaves the previous index as it
+was. Then each file is replaced atomically, the manifest last; a build killed in the instant
+between those renames leaves arrays whose checksums do not match the manifest: refused on load,
+never served, and rebuilt by the next build.
 """
 
 from __future__ import annotations
@@ -158,12 +160,8 @@ def build_index(catalog: Catalog, encoder: TextEncoder, home: Path, passage_word
         np.zeros((0, spec.dim), dtype=np.float32)
 
     vectors_path, rows_path, manifest_path = _paths(folder)
-    with atomic_path(vectors_path) as tmp:
-        with tmp.open("wb") as handle:
-            np.save(handle, vectors)
-    with atomic_path(rows_path) as tmp:
-        with tmp.open("wb") as handle:
-            np.save(handle, rows)
+    _save_array(vectors_path, vectors)
+    _save_array(rows_path, rows)
     manifest = {
         "format": FORMAT_VERSION, "kind": catalog.kind, "model": spec.name, "dim": int(vectors.shape[1]),
         "max_seq_length": encoder.max_seq_length, "dtype": "float32", "passage_words": passage_words,
@@ -176,6 +174,11 @@ def build_index(catalog: Catalog, encoder: TextEncoder, home: Path, passage_word
     stats = {"rows": len(texts), "encoded": len(missing), "reused": len(texts) - len(missing),
              "seconds": round(seconds, 1), "rate": round(len(missing) / seconds, 1) if missing else None}
     return Index(vectors, rows, manifest), stats
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        np.save(handle, array)
 
 
 def _paths(folder: Path) -> tuple[Path, Path, Path]:
