@@ -23,7 +23,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from threadpoolctl import threadpool_limits
 
 from anisim import config
 from anisim.config import Kind
@@ -154,9 +153,6 @@ class AniSearch:
     encoder = bentoml.depends(Encoder)
 
     def __init__(self) -> None:
-        # One query's products are small: BLAS worker threads only spin against the encoder's
-        # threads for the same cores (measured: half this process's CPU under load).
-        threadpool_limits(limits=1, user_api="blas")
         self.spec = resolve(MODEL)
         self.searchers: dict[str, Searcher] = {}
         self.records: dict[str, RecordMaker] = {}

@@ -15,17 +15,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sentence_transformers import SentenceTransformer  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
 
 from anisim.models import ModelSpec  # noqa: E402
 
 # Texts are sorted by length and padded per mini-batch. On a 2-core CPU, mini-batches of 8 encode a
 # mixed batch of short and long queries 1.6x faster than 32 (less padding; scripts/bench_encode.py).
-# In a process that encodes with torch, NumPy's BLAS threads (still spinning after a search's
-# matrix product) fight torch's threads for the cores: single queries took 40-50 ms instead of
-# 21-22 ms on 2 cores. Searches multiply one query at a time, so one BLAS thread is enough.
-threadpool_limits(limits=1, user_api="blas")
-
 CPU_BATCH_SIZE = 8
 GPU_BATCH_SIZE = 256
 

@@ -7,9 +7,23 @@ float32 matrix product; see `scripts/bench.py` for where that stops being enough
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from anisim.index import Index
+
+_THREADPOOLS = ThreadpoolController()
+
+
+def one_blas_thread() -> AbstractContextManager:
+    """Run NumPy's BLAS on one thread inside the block (costs ~8 us).
+
+    One query's product is small, and extra BLAS threads keep spinning after it, fighting the
+    encoder's torch threads for the cores: on 2 cores that doubled single-query latency in-process
+    (21-22 -> 40-50 ms) and took half the API process's CPU under load (scripts/bench.py)."""
+    return _THREADPOOLS.limit(limits=1, user_api="blas")
 
 
 class DenseScorer:
@@ -27,7 +41,8 @@ class DenseScorer:
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """(q, n_items) cosine similarity of each query with each item's best row."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        row_scores = queries @ self.vectors.T
+        with one_blas_thread():
+            row_scores = queries @ self.vectors.T
         return np.maximum.reduceat(row_scores, self.starts, axis=1)
 
     def item_vector(self, position: int) -> np.ndarray:
