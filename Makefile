@@ -1,11 +1,19 @@
-.PHONY: serve test eval bench build
+.PHONY: help serve test check lint eval bench build train
+help:   ## list the targets
+	@grep -E '^[a-z-]+: .*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 16
 serve:  ## install, build what is missing, start the service on 127.0.0.1:3000
 	bash scripts/serve.sh
-test:   ## install, then run the whole test suite
+test:   ## install, then run the whole test suite (what CI runs)
 	bash scripts/test.sh
-eval:   ## retrieval quality on the dev sets, every mode (README table)
+lint:   ## ruff over the project (config in pyproject.toml)
+	bash scripts/setup.sh && .venv/bin/ruff check .
+check:  ## lint, then the whole test suite
+	$(MAKE) lint && $(MAKE) test
+eval:   ## retrieval quality, stock vs tuned model, on the dev validation split (README table)
 	bash scripts/setup.sh && .venv/bin/python scripts/eval_all.py
 bench:  ## the performance benchmark (README table)
 	bash scripts/setup.sh && .venv/bin/python scripts/bench.py
 build:  ## build the Bento (then `bentoml containerize anisim:latest` on a host with Docker)
 	bash scripts/setup.sh && .venv/bin/bentoml build
+train:  ## re-train the shipped adapter (CPU: about 25 min; see anisim/weights/*/README.md)
+	bash scripts/setup.sh && .venv/bin/anisim train --out anisim/weights/anisim-minilm-l6-v2 --seed 13

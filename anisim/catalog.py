@@ -22,7 +22,7 @@ from anisim.text import clean_synopsis
 
 ITEM_COLUMNS = [
     "id", "title", "title_english", "title_japanese", "title_synonyms", "type", "status",
-    "episodes", "chapters", "volumes", "start_year", "start_season", "score", "members",
+    "episodes", "chapters", "volumes", "start_year", "start_date", "start_season", "score", "members",
     "popularity", "genres", "themes", "demographics", "image_url", "url", "background",
     "trailer_url", "adult",
 ]
@@ -44,6 +44,7 @@ class BuildReport:
     titles_without_synopsis: int = 0
     items: int = 0
     synopses: int = 0
+    filled: dict[str, int] = field(default_factory=dict)  # searchable items that know each field
 
     def lines(self) -> list[str]:
         out = [f"{self.kind} catalog"]
@@ -56,6 +57,8 @@ class BuildReport:
             f"{self.duplicate_synopses:,} repeated synopsis texts, "
             f"{self.titles_without_synopsis:,} titles with no synopsis at all",
         ]
+        if self.filled:
+            out.append("  fields known: " + ", ".join(f"{name} {n:,}" for name, n in self.filled.items()))
         return out
 
 
@@ -110,8 +113,27 @@ def _merge_fields(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
     return merged[ITEM_COLUMNS].astype({c: "Int64" for c in INT_COLUMNS})
 
 
+REPORTED_FIELDS = ("type", "status", "score", "members", "popularity", "start_year", "start_date",
+                   "episodes", "chapters", "volumes", "title_english")
+
+
+def _metadata_rows(data_root: Path, kind: str, known: set[int], report: BuildReport, order: int) -> list[pd.DataFrame]:
+    """Rows of the metadata-only files under `<data_root>/<kind>-metadata/` for titles that a
+    synopsis source already has (metadata never makes a title searchable)."""
+    folder = data_root / f"{kind}-metadata"
+    frames = []
+    for offset, path in enumerate(sources.discover_metadata(folder), order):
+        frame = sources.read_mal_metadata_csv(path)
+        source = f"{folder.name}/{path.relative_to(folder).parts[0]}"
+        report.rows_per_source[source] = len(frame)
+        frame = frame[frame["id"].isin(known)]
+        frames.append(frame.assign(_precedence=sources.METADATA_PRECEDENCE, _order=offset, _source=source))
+    return frames
+
+
 def build_catalog(data_root: Path, kind: str) -> tuple[Catalog, BuildReport]:
-    """Read every source of `kind` under `data_root/<kind>/` and merge them into a Catalog."""
+    """Read every source of `kind` under `data_root/<kind>/` and merge them into a Catalog; the
+    metadata-only files of `data_root/<kind>-metadata/` fill fields of those titles last."""
     folder = data_root / kind
     report = BuildReport(kind)
     frames = []
@@ -125,6 +147,7 @@ def build_catalog(data_root: Path, kind: str) -> tuple[Catalog, BuildReport]:
     report.rows_without_id = int(rows["id"].isna().sum())
     rows = rows[rows["id"].notna()].astype({"id": "int64"})
     report.titles_seen = rows["id"].nunique()
+    metadata = _metadata_rows(data_root, kind, set(rows["id"]), report, len(frames))
 
     texts = rows["synopsis"].map(clean_synopsis)
     report.rows_without_synopsis = int(texts.isna().sum())
@@ -134,11 +157,14 @@ def build_catalog(data_root: Path, kind: str) -> tuple[Catalog, BuildReport]:
     report.duplicate_synopses = len(synopses) - len(unique)
     synopses = unique.sort_values("item_id", kind="stable")[SYNOPSIS_COLUMNS]
 
+    if metadata:
+        rows = pd.concat([rows, *metadata], ignore_index=True).astype({"id": "int64"})
     items = _merge_fields(rows, kind)
     searchable = items["id"].isin(set(synopses["item_id"]))
     report.titles_without_synopsis = int((~searchable).sum())
     catalog = Catalog(kind, items[searchable], synopses)
     report.items, report.synopses = len(catalog.items), len(catalog.synopses)
+    report.filled = {name: int(catalog.items[name].notna().sum()) for name in REPORTED_FIELDS}
     return catalog, report
 
 

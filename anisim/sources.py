@@ -12,6 +12,7 @@ such as `..._manhwa.csv`). They fill `title` / `type` only where no source state
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Callable
@@ -26,10 +27,11 @@ from anisim.taxonomy import split_tags
 
 SOURCE_COLUMNS = [
     "id", "title", "title_fallback", "title_english", "title_japanese", "title_synonyms",
-    "type", "type_hint", "status", "episodes", "chapters", "volumes", "start_year",
+    "type", "type_hint", "status", "episodes", "chapters", "volumes", "start_year", "start_date",
     "start_season", "score", "members", "popularity", "genres", "themes", "demographics",
     "image_url", "url", "background", "trailer_url", "adult", "synopsis",
 ]
+METADATA_PRECEDENCE = 3  # below every synopsis source: metadata fills gaps, never overrides
 
 # Files in a source folder that describe the folder rather than hold titles.
 IGNORED_FILE_NAMES = frozenset({"manifest.json", "README.md"})
@@ -145,7 +147,7 @@ def read_jikan_parquet(path: Path) -> pd.DataFrame:
     """A Jikan-style parquet table (`mal_id`, `title` = English title when one exists, ...)."""
     try:
         table = pq.read_table(path).to_pandas()
-    except Exception as exc:  # pyarrow raises many types for bad files
+    except Exception as exc:  # noqa: BLE001 (pyarrow raises many types for bad files)
         raise SourceError(f"{path}: not readable as parquet ({exc})") from None
     _require(path, set(table.columns), ["mal_id", "title", "synopsis"])
     get = lambda row, col: row.get(col) if col in table.columns else None  # noqa: E731
@@ -171,6 +173,18 @@ _CSV_ID_COLUMNS = ("mal_id", "anime_id", "manga_id", "item_id")
 _CSV_SYNOPSIS_COLUMNS = ("synopsis", "description")
 
 
+def _read_csv_with_id(path: Path) -> tuple[pd.DataFrame, str]:
+    """A CSV of strings and the name of its MAL id column, or SourceError."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SourceError(f"{path}: not readable as CSV ({exc})") from None
+    id_col = next((c for c in _CSV_ID_COLUMNS if c in table.columns), None)
+    if id_col is None:
+        raise SourceError(f"{path}: missing required id column (one of {', '.join(_CSV_ID_COLUMNS)})")
+    return table, id_col
+
+
 def _type_from_file_name(path: Path) -> str | None:
     words = re.split(r"[^a-z]+", path.stem.lower())
     return next((_TYPE_WORDS[w] for w in reversed(words) if w in _TYPE_WORDS), None)
@@ -183,15 +197,9 @@ def read_mal_csv(path: Path) -> pd.DataFrame:
     pipe-separated and mix in themes and demographics) and
     `manga_id,title,type,status,...,score,scored_by,synopsis`.
     """
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SourceError(f"{path}: not readable as CSV ({exc})") from None
+    table, id_col = _read_csv_with_id(path)
     columns = set(table.columns)
-    id_col = next((c for c in _CSV_ID_COLUMNS if c in columns), None)
     syn_col = next((c for c in _CSV_SYNOPSIS_COLUMNS if c in columns), None)
-    if id_col is None:
-        raise SourceError(f"{path}: missing required id column (one of {', '.join(_CSV_ID_COLUMNS)})")
     if syn_col is None:
         raise SourceError(f"{path}: missing required column synopsis (or description)")
     _require(path, columns, ["title"])
@@ -215,6 +223,85 @@ def read_mal_csv(path: Path) -> pd.DataFrame:
             "synopsis": row[syn_col],
         })
     return _frame(records)
+
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_DISPLAY_DATE = re.compile(r"^\s*(?:([A-Za-z]{3})\s+(?:(\d{1,2}),\s*)?)?(\d{4})")
+_ENGLISH_SUFFIX = re.compile(r"^(?P<title>.+?) \((?P<english>[^()]+)\)$")
+
+
+def _display_number(value: object) -> str | None:
+    """'725,079' -> '725079'; 'Unknown', 'N/A' and '' -> None."""
+    value = _none_if_missing(value)
+    if not isinstance(value, str) or value.strip().lower() in ("unknown", "n/a", "?"):
+        return None
+    return value.replace(",", "").strip()
+
+
+def _display_date(value: object) -> tuple[int | None, str | None]:
+    """'Aug  25, 1989 to ?' -> (1989, '1989-08-25'); 'Jan 2004 to ...' -> (2004, '2004-01');
+    '2004' -> (2004, '2004'); anything else -> (None, None)."""
+    match = _DISPLAY_DATE.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None, None
+    month, day, year = match.groups()
+    number = _MONTHS.get((month or "").lower())
+    if number is None:
+        return int(year), year
+    return int(year), f"{year}-{number:02d}" + (f"-{int(day):02d}" if day else "")
+
+
+def _python_list(value: object) -> list[str] | None:
+    """"['Action', 'Drama']" -> ['Action', 'Drama']; a bare name -> [name]; empty -> None."""
+    value = _none_if_missing(value)
+    if not isinstance(value, str):
+        return None
+    if value.startswith("["):
+        try:
+            parsed = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return None
+        return [str(v) for v in parsed if isinstance(v, str) and v.strip()] or None
+    return [value.strip()]
+
+
+def read_mal_metadata_csv(path: Path) -> pd.DataFrame:
+    """A metadata-only MAL CSV (MAL's top lists as scraped: `manga_id`, `url`, `Title`, `Score`,
+    `Members`, `Published`, ... as display strings). No synopses: it fills fields of titles that
+    other sources make searchable. `Title` is "Romaji (English)" when MAL shows an English title."""
+    table, id_col = _read_csv_with_id(path)
+    _require(path, set(table.columns), ["Title"])
+    records = []
+    for row in table.to_dict(orient="records"):
+        title = _none_if_missing(row["Title"])
+        split = _ENGLISH_SUFFIX.match(title) if title else None
+        year, date = _display_date(row.get("Published"))
+        records.append({
+            "id": _int_or_none(row[id_col]),
+            "title": split["title"] if split else title,
+            "title_english": split["english"] if split else None,
+            "type": _none_if_missing(row.get("Types")),
+            "status": _none_if_missing(row.get("Status")),
+            "chapters": _int_or_none(_display_number(row.get("Chapters"))),
+            "volumes": _int_or_none(_display_number(row.get("Volumes"))),
+            "start_year": year,
+            "start_date": date,
+            "score": _float_or_none(_display_number(row.get("Score"))),
+            "members": _int_or_none(_display_number(row.get("Members"))),
+            "popularity": _int_or_none(_display_number(row.get("Popularity"))),
+            "genres": _python_list(row.get("Genres")),
+            "themes": _python_list(row.get("Themes")),
+            "demographics": _python_list(row.get("Demographic")),
+            "url": _none_if_missing(row.get("url")),
+            "synopsis": None,
+        })
+    return _frame(records)
+
+
+def discover_metadata(folder: Path) -> list[Path]:
+    """Metadata-only files (`<data>/<kind>-metadata/*.csv`); none is fine."""
+    return sorted(p for p in folder.rglob("*.csv") if p.is_file()) if folder.is_dir() else []
 
 
 READERS: dict[str, Reader] = {

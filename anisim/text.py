@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 _REWRITE_TAG = re.compile(r"\[\s*Written by [^\]]*\]", re.IGNORECASE)
 _SOURCE_TAG = re.compile(r"\(\s*Source\s*:[^)]*\)", re.IGNORECASE)
 _HTML_TAG = re.compile(r"<[^>]+>")
 _WHITESPACE = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\u201c])")
 # Texts that stand where a synopsis is missing. Matched on the whole (short) cleaned text only, so a
 # real synopsis that happens to contain "no synopsis" or "Unknown" is never blanked (old bug W-P4).
 _PLACEHOLDER = re.compile(
@@ -44,8 +46,20 @@ def clean_synopsis(raw: object) -> str | None:
     return text
 
 
+def _without_invisibles(text: str) -> str:
+    """Control, format (zero-width), private-use and lone surrogate characters become spaces."""
+    return "".join(" " if unicodedata.category(c).startswith("C") else c for c in text)
+
+
 def clean_query(raw: str) -> str:
-    """Clean a user's query with the same rules as the corpus (minus placeholder detection)."""
+    """Clean a user's query with the same rules as the corpus (minus placeholder detection), and
+    drop invisible characters: a query of only `<br>` or zero-width spaces comes out empty."""
     text = html.unescape(raw)
     text = _HTML_TAG.sub(" ", text)
+    text = _without_invisibles(text)
     return _WHITESPACE.sub(" ", text).strip()
+
+
+def sentences(text: str) -> list[str]:
+    """Split prose at sentence ends (a full stop, ! or ? before a capital or an opening quote)."""
+    return _SENTENCE_END.split(text)

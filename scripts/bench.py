@@ -26,28 +26,25 @@ import os
 import platform
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
-import httpx
 import numpy as np
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from anisim.api.server import start_server, stop_server, wait_ready
+from anisim.encoder import Embedder, default_device
+from anisim.evaluation import load_queries
+from anisim.models import resolve
+from anisim.ranking import top_positions
+from anisim.search import Query, Searcher
+from anisim.settings import Settings
+from anisim.similarity import one_blas_thread
+from anisim.text import clean_query
 
-from anisim import config  # noqa: E402
-from anisim.encoder import Encoder  # noqa: E402
-from anisim.evaluation import load_queries  # noqa: E402
-from anisim.models import DEFAULT_MODEL, resolve  # noqa: E402
-from anisim.ranking import top_positions  # noqa: E402
-from anisim.similarity import one_blas_thread  # noqa: E402
-from anisim.store import open_searcher  # noqa: E402
-from anisim.text import clean_query  # noqa: E402
+SETTINGS = Settings.from_env()
 
 CONCURRENCY = (1, 8, 32, 64)
 SEED = 20261124
@@ -56,7 +53,7 @@ OLD_DESIGN_COLUMNS = 10  # anime synopsis columns in the old merged CSV
 
 def query_mix(n: int) -> list[str]:
     """A fixed, seeded mix of short and long descriptions (anime dev set: `short` and `query`)."""
-    queries = load_queries(config.eval_dir() / "anime_dev.jsonl")
+    queries = load_queries(SETTINGS.eval_dir / "anime_dev.jsonl")
     picked = random.Random(SEED).sample(queries, n)
     return [clean_query(q["short"] if i % 2 else q["query"][:2000]) for i, q in enumerate(picked)]
 
@@ -65,26 +62,26 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
-def bench_ceiling(searcher, encoder: Encoder, texts: list[str]) -> dict:
+def bench_ceiling(searcher: Searcher, encoder: Embedder, texts: list[str]) -> dict:
     for text in texts[:5]:  # warm-up
-        searcher.search(text, encoder.encode([text])[0])
+        searcher.search(text, encoder.encode)
     single = []
     for text in texts:
         started = time.perf_counter()
-        searcher.search(text, encoder.encode([text])[0])
+        searcher.search(text, encoder.encode)
         single.append((time.perf_counter() - started) * 1000)
     started = time.perf_counter()
     for i in range(0, len(texts), 64):
-        batch = texts[i:i + 64]
-        for text, vector in zip(batch, encoder.encode(batch)):
-            searcher.search(text, vector)
+        batch = [Query.parse(text) for text in texts[i:i + 64]]
+        for query, vector in zip(batch, encoder.encode([q.text for q in batch])):
+            searcher.search(query, vector)
     return {"inproc_latency_ms": statistics.median(single), "ceiling_qps": len(texts) / (time.perf_counter() - started)}
 
 
 def bench_old_design(catalog, spec, texts: list[str], requests: int = 5) -> float:
     """Median ms per request of the old per-request load-everything design."""
     from sentence_transformers import SentenceTransformer, util
-    vectors = Encoder(spec).encode(catalog.synopses.drop_duplicates("item_id")["text"].tolist()[:1]).repeat(
+    vectors = Embedder(spec).encode(catalog.synopses.drop_duplicates("item_id")["text"].tolist()[:1]).repeat(
         len(catalog.items), axis=0)  # contents do not change the cost; shape and dtype do
     titles = catalog.items["title"].str.lower().tolist()
     with tempfile.TemporaryDirectory() as folder:
@@ -103,7 +100,7 @@ def bench_old_design(catalog, spec, texts: list[str], requests: int = 5) -> floa
                 pairs += [(int(i), column) for i in cos[column].argsort()[-k:].flip(0)]
             pairs.sort(key=lambda p: -float(cos[p[1]][p[0]]))
             seen, results = set(), []
-            for row, column in pairs:
+            for row, _ in pairs:
                 if titles[row] not in seen:
                     seen.add(titles[row])
                     results.append(row)
@@ -139,7 +136,7 @@ async def load_level(url: str, texts: list[str], clients: int, duration: float, 
                     async with session.post("/v1/search", json=body) as response:
                         await response.read()
                         ok = response.status == 200
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     ok = False
                 if ok:
                     latencies.append((time.perf_counter() - started) * 1000)
@@ -153,33 +150,18 @@ async def load_level(url: str, texts: list[str], clients: int, duration: float, 
             "p99_ms": percentile(latencies, 99), "errors": errors, "requests": len(latencies)}
 
 
-def bench_served(texts: list[str], duration: float) -> dict:
-    env = {**os.environ, "ANISIM_RATE_LIMIT": "0"}
-    bentoml = str(Path(sys.executable).with_name("bentoml"))
-    with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as log:
-        started = time.perf_counter()
-        process = subprocess.Popen([bentoml, "serve", "service:AniSearch", "--host", "127.0.0.1", "--port", "3917"],
-                                   cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = "http://127.0.0.1:3917"
+def bench_served(texts: list[str], duration: float, model: str) -> dict:
+    log = Path(tempfile.mkdtemp()) / "serve.log"
+    process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0", "ANISIM_MODELS": model}, log)
     try:
-        while True:
-            if process.poll() is not None or time.perf_counter() - started > 300:
-                raise RuntimeError(f"service did not start; see {log.name}")
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        cold_start = time.perf_counter() - started
+        cold_start = wait_ready(url, process, timeout=300)
         asyncio.run(load_level(url, texts, 4, 5))  # warm-up: trains BentoML's batching optimizer
         asyncio.run(load_level(url, texts, 1, 3))
         served = {str(c): asyncio.run(load_level(url, texts, c, duration)) for c in CONCURRENCY}
         dense = asyncio.run(load_level(url, texts, 1, duration, mode="dense"))
         rss = process_tree_rss_mb(process.pid)
     finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=30)
+        stop_server(process)
     return {"served": served, "served_dense_1": dense, "cold_start_s": cold_start, "rss_mb": rss}
 
 
@@ -222,15 +204,16 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="seconds per concurrency level")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    spec = resolve(DEFAULT_MODEL)
+    spec = resolve(SETTINGS.default_model)
     texts = query_mix(256)
-    searcher = open_searcher("anime", spec)
-    encoder = Encoder(spec)
-    result = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, no GPU",
-              **bench_ceiling(searcher, encoder, texts)}
+    searcher = Searcher.open("anime", spec, SETTINGS.home)
+    encoder = Embedder(spec)
+    gpu = "GPU" if default_device() == "cuda" else "no GPU"
+    result = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, {gpu}",
+              "model": spec.name, **bench_ceiling(searcher, encoder, texts)}
     result["seed_latency_ms"] = bench_old_design(searcher.catalog, spec, texts)
     del encoder
-    result.update(bench_served(texts, args.duration))
+    result.update(bench_served(texts, args.duration, spec.name))
     result["similarity"] = bench_similarity()
     one, ceiling = result["served"]["1"], result["ceiling_qps"]
     result["ratios"] = {"qps32_over_ceiling": result["served"]["32"]["qps"] / ceiling,

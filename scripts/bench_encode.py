@@ -12,16 +12,16 @@ import argparse
 import random
 import time
 
-from anisim import config
 from anisim.catalog import build_catalog
-from anisim.encoder import Encoder
+from anisim.encoder import Embedder
 from anisim.evaluation import load_queries
-from anisim.models import DEFAULT_MODEL, resolve
+from anisim.models import resolve
+from anisim.settings import Settings
 
 BATCH_SIZES = (1, 8, 32, 64)
 
 
-def rate(encoder: Encoder, texts: list[str], batch_size: int) -> float:
+def rate(encoder: Embedder, texts: list[str], batch_size: int) -> float:
     started = time.perf_counter()
     encoder.encode(texts, batch_size=batch_size)
     return len(texts) / (time.perf_counter() - started)
@@ -31,12 +31,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=256, help="texts per measurement")
     args = parser.parse_args()
-    catalog, _ = build_catalog(config.data_dir(), "anime")
+    settings = Settings.from_env()
+    catalog, _ = build_catalog(settings.data_dir, "anime")
     corpus = random.Random(1).sample(catalog.synopses["text"].tolist(), args.texts)
-    queries = [q["short"] for q in random.Random(2).sample(load_queries(config.eval_dir() / "anime_dev.jsonl"), args.texts)]
-    encoder = Encoder(resolve(DEFAULT_MODEL))
+    dev = load_queries(settings.eval_dir / "anime_dev.jsonl")
+    queries = [q["short"] for q in random.Random(2).sample(dev, args.texts)]
+    encoder = Embedder(resolve(settings.default_model))
     encoder.encode(queries[:16])  # warm-up
-    print(f"{DEFAULT_MODEL} on {encoder.device}, {args.texts} texts per cell, texts/s")
+    print(f"{encoder.spec.name} on {encoder.device}, {args.texts} texts per cell, texts/s")
     print("| mini-batch | corpus synopses | short queries |")
     print("|---|---|---|")
     for size in BATCH_SIZES:

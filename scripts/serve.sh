@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One command to a running search service: install (once), build the catalogs and the default
-# model's indexes (only what is missing or stale; cached in $ANISIM_HOME), then `bentoml serve`.
+# One command to a running search service: install (once), build the catalogs and the served
+# models' indexes (ANISIM_MODELS; only what is missing or stale; cached in $ANISIM_HOME), then
+# `bentoml serve`. Never trains: the tuned model's adapter ships in anisim/weights/.
 #   ANISIM_DATA_DIR  raw MAL sources (default ../shared/data)   --sources DIR overrides it
 #   ANISIM_HOME      built catalogs and vectors (default ./embeddings)
 #   PORT             default 3000
@@ -12,7 +13,7 @@ bash scripts/setup.sh
 PORT="${PORT:-3000}"
 cat <<MSG
 
-anisim is starting on http://127.0.0.1:${PORT}  (OpenAPI page: http://127.0.0.1:${PORT}/)
+anisim is starting on http://127.0.0.1:${PORT}  (OpenAPI page: http://127.0.0.1:${PORT}/, spec /docs.json)
 Try it once it says it is ready:
   curl -s -X POST http://127.0.0.1:${PORT}/anisearchmodel/anime -H 'Content-Type: application/json' \\
     -d '{"model": "sentence-transformers/all-MiniLM-L6-v2", "description": "a boy reborn as a slime in another world", "page": 1, "resultsPerPage": 3}'

@@ -11,31 +11,40 @@ from pathlib import Path
 
 import pytest
 
-from anisim import config
 from anisim.catalog import Catalog, build_catalog, save_catalog
 from anisim.evaluation import load_queries
-from anisim.models import DEFAULT_MODEL, resolve
+from anisim.models import MINILM, TUNED, resolve
+from anisim.settings import KINDS, Settings
 
 FRIEREN = 52991
 SOLO_LEVELING = 121496  # a manhwa, from the manhwa CSV
 SUBSET_QUERIES = 40
 SUBSET_OTHERS = 260  # ~300 titles per kind
+SETTINGS = Settings.from_env()
+SERVED = (TUNED, MINILM)  # the tuned default and the stock model, each with its own index
 
 
 @pytest.fixture(scope="session")
 def catalogs() -> dict[str, Catalog]:
-    return {kind: build_catalog(config.data_dir(), kind)[0] for kind in config.KINDS}
+    return {kind: build_catalog(SETTINGS.data_dir, kind)[0] for kind in KINDS}
 
 
 @pytest.fixture(scope="session")
 def dev_queries() -> dict[str, list[dict]]:
-    return {kind: load_queries(config.eval_dir() / f"{kind}_dev.jsonl") for kind in config.KINDS}
+    return {kind: load_queries(SETTINGS.eval_dir / f"{kind}_dev.jsonl") for kind in KINDS}
 
 
 @pytest.fixture(scope="session")
-def encoder():
-    from anisim.encoder import Encoder
-    return Encoder(resolve(DEFAULT_MODEL), device="cpu")
+def embedders():
+    """Both served models, loaded once: {name: Embedder}."""
+    from anisim.encoder import Embedder
+    return {name: Embedder(resolve(name), device="cpu") for name in SERVED}
+
+
+@pytest.fixture(scope="session")
+def encoder(embedders):
+    """The stock model (the baseline most index tests use)."""
+    return embedders[MINILM]
 
 
 def _subset(catalog: Catalog, queries: list[dict]) -> Catalog:
@@ -49,25 +58,27 @@ def _subset(catalog: Catalog, queries: list[dict]) -> Catalog:
 
 @pytest.fixture(scope="session")
 def small_catalogs(catalogs, dev_queries) -> dict[str, Catalog]:
-    return {kind: _subset(catalogs[kind], dev_queries[kind]) for kind in config.KINDS}
+    return {kind: _subset(catalogs[kind], dev_queries[kind]) for kind in KINDS}
 
 
 @pytest.fixture(scope="session")
-def small_home(tmp_path_factory, small_catalogs, encoder) -> Path:
-    """An ANISIM_HOME with the small catalogs and their real MiniLM indexes."""
+def small_home(tmp_path_factory, small_catalogs, embedders) -> Path:
+    """An ANISIM_HOME with the small catalogs and real indexes of both served models."""
     from anisim.index import build_index
-    from anisim.store import DEFAULT_PASSAGE_WORDS
+    from anisim.prepare import DEFAULT_PASSAGE_WORDS
     home = tmp_path_factory.mktemp("anisim_home")
     for catalog in small_catalogs.values():
         save_catalog(catalog, home / "catalog")
-        build_index(catalog, encoder, home, DEFAULT_PASSAGE_WORDS)
+        for embedder in embedders.values():
+            build_index(catalog, embedder, home, DEFAULT_PASSAGE_WORDS)
     return home
 
 
 @pytest.fixture(scope="session")
 def searchers(small_home):
-    from anisim.store import open_searcher
-    return {kind: open_searcher(kind, resolve(DEFAULT_MODEL), small_home) for kind in config.KINDS}
+    """Stock-model searchers of the small catalogs, per kind."""
+    from anisim.search import Searcher
+    return {kind: Searcher.open(kind, resolve(MINILM), small_home) for kind in KINDS}
 
 
 LEGACY_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -78,7 +89,9 @@ BAD_LEGACY_BODIES = [
     ({"model": LEGACY_MODEL, "description": "x" * 2001}, "too long"),
     ({"description": "a slime"}, "model"),
     ({"model": "sentence-transformers/no-such-model", "description": "a slime"}, "all-MiniLM-L6-v2"),
-    ({"model": "sentence-transformers/all-mpnet-base-v2", "description": "a slime"}, "not available"),
+    ({"model": "paraphrase-mpnet-base-v2", "description": "a slime"}, "not available"),
+    ({"model": "x" * 201, "description": "a slime"}, "too long"),
+    ({"model": LEGACY_MODEL, "description": "<br>\u200b"}, "blank"),
     ({"model": LEGACY_MODEL, "description": "a slime", "page": 0}, "page"),
     ({"model": LEGACY_MODEL, "description": "a slime", "page": -3}, "page"),
     ({"model": LEGACY_MODEL, "description": "a slime", "resultsPerPage": 0}, "resultsPerPage"),
@@ -96,7 +109,7 @@ BAD_LEGACY_BODIES = [
 def service_env(small_home):
     """Environment for a service that serves the small catalogs."""
     import os
-    env = {"ANISIM_HOME": str(small_home), "ANISIM_RATE_LIMIT": "0"}
+    env = {"ANISIM_HOME": str(small_home), "ANISIM_RATE_LIMIT": "0", "ANISIM_MODELS": ",".join(SERVED)}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     yield env

@@ -3,7 +3,9 @@
 import json
 
 import pytest
-from conftest import BAD_LEGACY_BODIES, FRIEREN, LEGACY_MODEL
+from conftest import BAD_LEGACY_BODIES, FRIEREN, LEGACY_MODEL, SERVED
+
+from anisim.models import MINILM, TUNED
 
 
 def _post(client, path, body):
@@ -22,7 +24,8 @@ def test_bad_legacy_input_is_400_json_on_both_routes(asgi_client, kind, body, me
 
 
 def test_legacy_response_is_valid_json_with_the_old_keys(asgi_client):
-    response = asgi_client.post("/anisearchmodel/anime", json={"model": LEGACY_MODEL, "description": "an elf mage outlives her hero party"})
+    body = {"model": LEGACY_MODEL, "description": "an elf mage outlives her hero party"}
+    response = asgi_client.post("/anisearchmodel/anime", json=body)
     assert response.status_code == 200
     records = json.loads(response.text, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert len(records) == 10 and [r["rank"] for r in records] == list(range(1, 11))
@@ -32,9 +35,13 @@ def test_legacy_response_is_valid_json_with_the_old_keys(asgi_client):
     assert records[0]["anime_id"] == FRIEREN
 
 
-def test_unknown_kind_and_get_are_rejected(asgi_client):
-    assert asgi_client.post("/anisearchmodel/novels", json={}).status_code == 404
-    assert asgi_client.get("/anisearchmodel/anime").status_code == 405
+def test_unknown_kind_and_get_are_rejected_with_json_errors(asgi_client):
+    for response, status in ((asgi_client.post("/anisearchmodel/novels", json={}), 404),
+                             (asgi_client.get("/anisearchmodel/anime"), 405),
+                             (asgi_client.get("/v1/search"), 405),
+                             (asgi_client.get("/no/such/route"), 404)):
+        assert response.status_code == status
+        assert response.headers["content-type"].startswith("application/json") and "error" in response.json()
 
 
 def test_cors_allows_the_configured_origin_only(asgi_client):
@@ -96,7 +103,68 @@ def test_v1_similar_never_returns_the_title_itself(asgi_client, small_catalogs):
 def test_models_and_health(asgi_client):
     models = {m["name"]: m for m in asgi_client.get("/v1/models").json()}
     assert models["all-MiniLM-L6-v2"]["available"] and models["all-MiniLM-L6-v2"]["served"]
+    assert models[TUNED]["available"] and models[TUNED]["served"] and models[TUNED]["default"]
     assert not models["all-mpnet-base-v2"]["available"] and "why" in models["all-mpnet-base-v2"]
     health = asgi_client.get("/v1/health")
     assert health.status_code == 200 and health.json()["status"] == "ok"
 
+
+
+@pytest.mark.parametrize("name, canonical", [
+    (TUNED, TUNED), ("fine_tuned_sbert_anime_model", TUNED), ("sentence-transformers/fine_tuned_sbert_anime_model", TUNED),
+    (MINILM, MINILM), (LEGACY_MODEL, MINILM),
+])
+def test_both_models_answer_by_name_on_v1_and_legacy(asgi_client, name, canonical):
+    v1 = asgi_client.post("/v1/search", json={"kind": "anime", "query": "an elf mage outlives her hero party",
+                                              "model": name, "page_size": 3})
+    assert v1.status_code == 200 and v1.json()["model"] == canonical
+    legacy = asgi_client.post("/anisearchmodel/manga", json={"model": name, "description": "a hunter levels up"})
+    assert legacy.status_code == 200 and legacy.headers["x-anisim-model"] == canonical
+
+
+def test_the_tuned_and_stock_models_rank_differently(asgi_client):
+    """Each model searches its own index: the similarity scores of one query differ."""
+    bodies = [asgi_client.post("/v1/search", json={"kind": "anime", "query": "a slime in another world", "model": m})
+              .json() for m in SERVED]
+    assert bodies[0]["results"][0]["similarity"] != bodies[1]["results"][0]["similarity"]
+
+
+def test_an_old_allow_listed_model_is_answered_by_the_default_on_legacy_routes_only(asgi_client):
+    body = {"model": "sentence-transformers/sentence-t5-xl", "description": "an elf mage outlives her hero party"}
+    legacy = asgi_client.post("/anisearchmodel/anime", json=body)
+    assert legacy.status_code == 200 and legacy.headers["x-anisim-model"] == TUNED
+    assert legacy.json()[0]["anime_id"] == FRIEREN
+    v1 = asgi_client.post("/v1/search", json={"kind": "anime", "query": "x", "model": "sentence-transformers/sentence-t5-xl"})
+    assert v1.status_code == 400 and "not available" in v1.json()["error"]
+    never = asgi_client.post("/anisearchmodel/anime", json={**body, "model": "sentence-t5-xl"})
+    assert never.status_code == 400
+
+
+def test_strict_setting_turns_substitution_off(service_env):
+    from anisim.api.backend import Backend
+    from anisim.errors import ModelUnavailable
+    from anisim.settings import Settings
+    strict = Backend(Settings.from_env({**service_env, "ANISIM_LEGACY_SUBSTITUTE": "0"}))
+    with pytest.raises(ModelUnavailable, match="not available"):
+        strict.model_for("sentence-transformers/sentence-t5-xl", legacy=True)
+    assert strict.model_for("fine_tuned_sbert_anime_model", legacy=True) == (TUNED, False)
+
+
+@pytest.mark.parametrize("headers, body, status", [
+    ({"Content-Type": "multipart/form-data"}, b'{"kind":"anime","query":"slime"}', 415),
+    ({"Content-Type": "text/plain"}, b'{"kind":"anime","query":"slime"}', 415),
+    ({"Content-Type": "application/json"}, b"x" * 70_000, 413),
+    ({"Content-Type": "application/json"}, b'{"kind": "anime", "query": "\\u200b<br>"}', 400),
+    ({"Content-Type": "application/json"}, b'{"kind": "anime", "query": "slime", "page": true}', 400),
+])
+def test_client_mistakes_on_v1_are_4xx_json(asgi_client, headers, body, status):
+    response = asgi_client.post("/v1/search", content=body, headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/json") and set(response.json()) == {"error"}
+    assert len(response.text) < 300
+
+
+def test_a_huge_legacy_body_is_413_before_it_is_parsed(asgi_client):
+    response = asgi_client.post("/anisearchmodel/anime", content=b"[" * 1_000_000,
+                                headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and "error" in response.json()

@@ -8,10 +8,10 @@ import pytest
 from anisim.catalog import Catalog
 from anisim.errors import IndexProblem
 from anisim.index import build_index, index_dir, load_index, passages, text_hash
-from anisim.models import DEFAULT_MODEL, ModelSpec, resolve
+from anisim.models import MINILM, ModelSpec, resolve
 from anisim.text import clean_query
 
-SPEC = resolve(DEFAULT_MODEL)
+SPEC = resolve(MINILM)
 
 
 def test_query_and_corpus_vectors_of_a_text_are_the_same(small_catalogs, small_home, encoder):

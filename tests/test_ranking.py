@@ -32,7 +32,7 @@ def test_a_page_past_the_end_is_empty_and_the_last_page_is_short():
 
 
 class _Facets:
-    tags = [{"action", "shounen"}, {"romance"}, {"action", "hentai"}, set()]
+    tags = ({"action", "shounen"}, {"romance"}, {"action", "hentai"}, set())
     types = np.array(["tv", "movie", "ova", "tv"], dtype=object)
     years = np.array([2001, 2015, np.nan, 2020], dtype=float)
     scores = np.array([8.0, 6.5, 7.0, np.nan])
@@ -42,9 +42,9 @@ class _Facets:
 def test_filters_mask():
     facets = _Facets()
     assert Filters().mask(facets) is None
-    assert list(Filters(genres_include=("Action",)).mask(facets)) == [True, False, True, False]
-    assert list(Filters(genres_include=("Action",), exclude_adult=True).mask(facets)) == [True, False, False, False]
-    assert list(Filters(genres_exclude=("romance",)).mask(facets)) == [True, False, True, True]
+    assert list(Filters(genres=("Action",)).mask(facets)) == [True, False, True, False]
+    assert list(Filters(genres=("Action",), exclude_adult=True).mask(facets)) == [True, False, False, False]
+    assert list(Filters(exclude_genres=("romance",)).mask(facets)) == [True, False, True, True]
     assert list(Filters(types=("TV",)).mask(facets)) == [True, False, False, True]
     assert list(Filters(year_min=2010).mask(facets)) == [False, True, False, True]
     assert list(Filters(year_max=2010, min_score=7).mask(facets)) == [True, False, False, False]

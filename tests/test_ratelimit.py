@@ -2,7 +2,8 @@
 
 import asyncio
 
-from anisim.ratelimit import RateLimitMiddleware
+from anisim.api.ratelimit import RateLimitMiddleware
+from anisim.settings import Settings
 
 
 async def _ok(scope, receive, send):
@@ -22,7 +23,7 @@ def _call(app, client, path="/v1/search"):
 
 
 def test_limits_each_client_separately_with_429_and_retry_after():
-    app = RateLimitMiddleware(_ok, rate=0.5, burst=2, limit_loopback=False)
+    app = RateLimitMiddleware(_ok, Settings(rate_limit=0.5, rate_burst=2, rate_limit_local=False))
     assert [_call(app, "10.1.1.1")[0] for _ in range(3)] == [200, 200, 429]
     status, headers = _call(app, "10.1.1.1")
     assert status == 429 and int(headers[b"retry-after"]) >= 1 and headers[b"content-type"] == b"application/json"
@@ -30,12 +31,12 @@ def test_limits_each_client_separately_with_429_and_retry_after():
 
 
 def test_loopback_and_health_are_exempt_by_default():
-    app = RateLimitMiddleware(_ok, rate=0.5, burst=1, limit_loopback=False)
+    app = RateLimitMiddleware(_ok, Settings(rate_limit=0.5, rate_burst=1, rate_limit_local=False))
     assert [_call(app, "127.0.0.1")[0] for _ in range(5)] == [200] * 5
-    app = RateLimitMiddleware(_ok, rate=0.5, burst=1, limit_loopback=True)
+    app = RateLimitMiddleware(_ok, Settings(rate_limit=0.5, rate_burst=1, rate_limit_local=True))
     assert [_call(app, "10.0.0.9", "/v1/health")[0] for _ in range(3)] == [200] * 3
 
 
 def test_off_when_rate_is_zero():
-    app = RateLimitMiddleware(_ok, rate=0, burst=1, limit_loopback=True)
+    app = RateLimitMiddleware(_ok, Settings(rate_limit=0, rate_burst=1, rate_limit_local=True))
     assert [_call(app, "10.0.0.9")[0] for _ in range(5)] == [200] * 5

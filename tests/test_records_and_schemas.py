@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from conftest import FRIEREN
 
+from anisim.api.records import RecordMaker
+from anisim.api.schemas import SearchFilters, SearchRequest, parse_legacy_request
+from anisim.errors import RequestError
+from anisim.filters import Filters
 from anisim.ranking import Page
-from anisim.records import RecordMaker
-from anisim.schemas import RequestError, parse_legacy_request
 
 LEGACY_ANIME_KEYS = {
     "anime_id", "title", "title_english", "title_japanese", "title_synonyms", "main_picture", "url",
@@ -66,6 +68,9 @@ def test_v1_record(catalogs):
     (b'{"model": "m", "description": "d", "resultsPerPage": 101}', "'resultsPerPage'"),
     (b'{"model": "m", "description": "d", "resultsPerPage": 2.5}', "'resultsPerPage'"),
     (('{"model": "m", "description": "%s"}' % ("x" * 2001)).encode(), "too long"),
+    (b"[" * 1000 + b"]" * 1000, "nested too deeply"),
+    (b'{"model": "m", "description": "d", "page": ' + b"9" * 5000 + b"}", "too large"),
+    (b'{"model": "\\ud800", "description": "d"}', "'model'"),
 ])
 def test_legacy_request_errors(body, message):
     with pytest.raises(RequestError, match=message):
@@ -75,3 +80,21 @@ def test_legacy_request_errors(body, message):
 def test_legacy_request_defaults_and_limits():
     request = parse_legacy_request(('{"model": "m", "description": "%s", "extra": 1}' % ("x" * 2000)).encode())
     assert (request.page, request.resultsPerPage) == (1, 10)
+
+
+def test_the_v1_filter_schema_has_exactly_the_filter_fields_by_name():
+    assert set(SearchFilters.model_fields) == set(Filters.__dataclass_fields__)
+    filters = SearchFilters(genres=["Action"], exclude_genres=["Comedy"], types=["TV"], year_min=2000,
+                            year_max=2010, min_score=7.5, exclude_adult=True).to_filters()
+    assert filters == Filters(genres=("Action",), exclude_genres=("Comedy",), types=("TV",), year_min=2000,
+                              year_max=2010, min_score=7.5, exclude_adult=True)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("page", True), ("page_size", "2"), ("kind", "novel"), ("query", 5), ("mode", "magic"),
+    ("filters", {"exclude_adult": "yes"}), ("filters", {"year_max": True}), ("filters", {"genres": "Action"}),
+    ("extra", 1),
+])
+def test_v1_search_bodies_are_strict(field, value):
+    with pytest.raises(ValueError):
+        SearchRequest.model_validate({"kind": "anime", "query": "a slime", field: value})

@@ -4,73 +4,42 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import hypothesis
 import pytest
+import schemathesis
 from conftest import BAD_LEGACY_BODIES, LEGACY_MODEL
 
+from anisim.api.server import START_TIMEOUT_S, start_server, stop_server, wait_ready
+
 ROOT = Path(__file__).resolve().parents[1]
-START_TIMEOUT_S = 180
 pytestmark = pytest.mark.server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = START_TIMEOUT_S) -> float:
-    """Poll /v1/health (each probe with its own short timeout: readiness can hang while loading)."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"bentoml serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} not ready after {timeout} s")
-
-
-def start_server(target: str, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    bentoml = str(Path(sys.executable).with_name("bentoml"))
-    process = subprocess.Popen(
-        [bentoml, "serve", target, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env={**os.environ, **env}, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
-        start_new_session=True)
-    return process, f"http://127.0.0.1:{port}"
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+FUZZ_EXAMPLES = 300  # per operation (5 operations): about 1,500 generated requests
 
 
 @pytest.fixture(scope="module")
-def server(service_env, tmp_path_factory):
+def served(service_env, tmp_path_factory):
+    """(process, base URL, log path) of one real `bentoml serve` for this module."""
     log_path = tmp_path_factory.mktemp("serve") / "serve.log"
     process, url = start_server("service:AniSearch", service_env, log_path)
     try:
         wait_ready(url, process)
-        yield url
+        yield process, url, log_path
     except Exception:
         print(log_path.read_text()[-5000:])
         raise
     finally:
         stop_server(process)
+
+
+@pytest.fixture(scope="module")
+def server(served):
+    return served[1]
 
 
 def legacy(url: str, kind: str, body, **extra) -> httpx.Response:
@@ -139,11 +108,13 @@ def test_v1_similar_never_returns_the_title_itself(server, small_catalogs):
 def test_bentoml_sync_client_and_the_typed_wrapper(server):
     import bentoml
 
-    from anisim.client import AniSimClient, ServiceError
+    from anisim.api.client import AniSimClient
+    from anisim.errors import ServiceError
     with bentoml.SyncHTTPClient(server) as client:
         page = client.search(kind="anime", query="an elf mage outlives her hero party", page_size=3)
         assert len(page["results"]) == 3
-        assert client.request("POST", "/anisearchmodel/manga", json={"model": LEGACY_MODEL, "description": "a hunter"}).status_code == 200
+        legacy = client.request("POST", "/anisearchmodel/manga", json={"model": LEGACY_MODEL, "description": "a hunter"})
+        assert legacy.status_code == 200
     with AniSimClient(server) as client:
         assert client.health()["status"] == "ok"
         assert len(client.legacy_search("an elf mage", kind="anime", results_per_page=2)) == 2
@@ -198,8 +169,9 @@ def test_a_kind_whose_index_is_missing_answers_503(small_home, tmp_path):
 
     home = tmp_path / "home"
     shutil.copytree(small_home / "catalog", home / "catalog")
-    shutil.copytree(small_home / "anime", home / "anime")
-    process, url = start_server("service:AniSearch", {"ANISIM_HOME": str(home)}, tmp_path / "serve.log")
+    shutil.copytree(small_home / "anime" / "all-MiniLM-L6-v2", home / "anime" / "all-MiniLM-L6-v2")
+    process, url = start_server("service:AniSearch", {"ANISIM_HOME": str(home), "ANISIM_MODELS": "all-MiniLM-L6-v2"},
+                                tmp_path / "serve.log")
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:  # ready = everything but the manga index loaded
@@ -219,3 +191,70 @@ def test_a_kind_whose_index_is_missing_answers_503(small_home, tmp_path):
         assert httpx.post(f"{url}/v1/search", json={"kind": "anime", "query": "alchemy"}, timeout=30).status_code == 200
     finally:
         stop_server(process)
+
+
+@pytest.fixture(scope="module")
+def api_schema(server):
+    """The service's own OpenAPI document (completed with the legacy and info routes)."""
+    import schemathesis
+    return schemathesis.openapi.from_url(f"{server}/docs.json").include(path_regex=r"^/(v1|anisearchmodel)/")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@hypothesis.settings(max_examples=FUZZ_EXAMPLES, derandomize=True, deadline=None, database=None,
+                     suppress_health_check=list(hypothesis.HealthCheck))
+def test_generated_requests_never_get_a_5xx_and_errors_are_json(case):
+    """Schemathesis: valid and invalid requests generated from the OpenAPI document (seeded), on
+    every documented search and info route. A client mistake is a 4xx `{"error": ...}`, short."""
+    response = case.call(timeout=60)
+    assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith("application/json")
+        assert set(response.json()) == {"error"} and len(response.text) < 400
+
+
+SECRET = "zanzibar quokka halberd"  # a query no log line may contain
+
+
+def test_the_log_never_holds_query_text(served):
+    _, url, log_path = served
+    bodies = [{"kind": "anime", "query": SECRET}, {"kind": "anime", "query": SECRET, "page": "2"},
+              {"kind": "anime", "query": SECRET, "page_size": 0}, {"kind": "novel", "query": SECRET}]
+    for body in bodies:
+        assert httpx.post(f"{url}/v1/search", json=body, timeout=30).status_code in (200, 400)
+    for body in ({"model": LEGACY_MODEL, "description": SECRET}, {"model": 7, "description": SECRET}):
+        assert legacy(url, "manga", body).status_code in (200, 400)
+    httpx.get(f"{url}/no%00such%1bpath", timeout=10)
+    time.sleep(1)
+    text = log_path.read_text()
+    assert "query_chars=" in text  # the search log line is there, with the length only
+    assert "zanzibar" not in text and "quokka" not in text
+    assert "\x00" not in text and "\x1b" not in text
+
+
+def _encoder_process(process: subprocess.Popen):
+    import psutil
+    for child in psutil.Process(process.pid).children(recursive=True):
+        if "anisim_encoder" in " ".join(child.cmdline()) or "Encoder" in " ".join(child.cmdline()):
+            return child
+    raise AssertionError("no encoder process found")
+
+
+def test_health_tells_the_truth_when_the_encoder_dies_and_comes_back(served):
+    """Last in this module: kill -9 the encoder; health answers 503 within 5 s, searches answer 503
+    with Retry-After (not a 500, not a 30 s stall), and both recover once BentoML restarts it."""
+    process, url, _ = served
+    _encoder_process(process).kill()
+    started = time.monotonic()
+    while httpx.get(f"{url}/v1/health", timeout=10).status_code != 503:
+        assert time.monotonic() - started < 5, "health still 200 five seconds after the encoder died"
+        time.sleep(0.2)
+    search = httpx.post(f"{url}/v1/search", json={"kind": "anime", "query": "alchemy"}, timeout=30)
+    assert search.status_code in (200, 503)  # 200 if BentoML restarted the encoder in time
+    if search.status_code == 503:
+        assert "retry-after" in search.headers and "error" in search.json()
+    wait_ready(url, process, timeout=120)
+    assert httpx.post(f"{url}/v1/search", json={"kind": "anime", "query": "alchemy"}, timeout=30).status_code == 200

@@ -5,12 +5,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from anisim import config, sources
+from anisim import sources
 from anisim.catalog import build_catalog
 from anisim.cli import main
 from anisim.errors import SourceError
+from anisim.settings import Settings
 
-DATA = config.data_dir()
+DATA = Settings.from_env().data_dir
 
 
 def test_jikan_json_reader_reads_a_real_season():
@@ -75,3 +76,32 @@ def test_cli_reports_a_malformed_file_in_one_line_and_writes_nothing(tmp_path: P
     error = capsys.readouterr().err.strip()
     assert error.startswith("anisim: error: ") and "b.json" in error and "\n" not in error
     assert not out.exists()
+
+
+def test_metadata_reader_parses_display_strings():
+    frame = sources.read_mal_metadata_csv(DATA / "manga-metadata/mal_top_manga_hahuy2004.csv")
+    rows = frame.set_index("id")
+    berserk, horimiya, jojo = rows.loc[2], rows.loc[42451], rows.loc[1706]
+    assert berserk["members"] == 725079 and berserk["start_date"] == "1989-08-25" and berserk["start_year"] == 1989
+    assert berserk["chapters"] is None and berserk["volumes"] is None  # "Unknown" while publishing
+    assert (horimiya["volumes"], horimiya["chapters"]) == (17, 139)
+    assert jojo["title"] == "JoJo no Kimyou na Bouken Part 7: Steel Ball Run"
+    assert jojo["title_english"] == "JoJo's Bizarre Adventure Part 7: Steel Ball Run"
+    assert berserk["genres"][:2] == ["Action", "Adventure"] and berserk["demographics"] == ["Seinen"]
+    assert frame["synopsis"].isna().all() and list(frame.columns) == sources.SOURCE_COLUMNS
+
+
+def test_metadata_fills_fields_but_never_makes_a_title_searchable(tmp_path):
+    (tmp_path / "manga").mkdir()
+    (tmp_path / "manga-metadata").mkdir()
+    (tmp_path / "manga" / "m.csv").write_text("manga_id,title,synopsis\n2,Berserk,A swordsman fights demons.\n")
+    (tmp_path / "manga-metadata" / "top.csv").write_text(
+        'manga_id,url,Title,Score,Members,Types,Volumes,Chapters,Status,Published\n'
+        '2,u,Berserk (Berserk EN),9.47,"725,079",Manga,Unknown,Unknown,Publishing,"Aug  25, 1989 to ?"\n'
+        '99,u,Not In Synopsis Sources,7.0,"1,000",Manga,1,2,Finished,2001\n')
+    catalog, report = build_catalog(tmp_path, "manga")
+    assert list(catalog.items["id"]) == [2]
+    berserk = catalog.items.iloc[0]
+    assert berserk["title"] == "Berserk" and berserk["title_english"] == "Berserk EN" and berserk["members"] == 725079
+    assert report.filled["members"] == 1 and report.rows_without_synopsis == 0
+    assert any("manga-metadata" in line for line in report.lines())

@@ -20,3 +20,9 @@ def test_placeholders_and_empty_texts_are_no_synopsis():
 
 def test_query_cleaning_matches_corpus_rules():
     assert clean_query("  a boy &amp; his <i>slime</i>\n") == "a boy & his slime"
+
+
+def test_queries_of_markup_or_invisible_characters_clean_to_nothing():
+    for raw in ["<br>", "\u200b\u200b", "\x00\x01\x1f", "\ud800", " <p></p>\u2060 "]:
+        assert clean_query(raw) == "", repr(raw)
+    assert clean_query("a\u200bslime\x00girl") == "a slime girl"

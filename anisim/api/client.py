@@ -1,26 +1,18 @@
 """A small typed Python client for a running anisim service (over `bentoml.SyncHTTPClient`).
 
-    from anisim.client import AniSimClient
+    from anisim.api.client import AniSimClient
     with AniSimClient("http://127.0.0.1:3000") as client:
         page = client.search("a boy reborn as a slime in another world", kind="anime", page_size=5)
         print([r["title"] for r in page["results"]])
 
-BentoML is imported only when a client is created: the rest of `anisim` never needs it.
+BentoML is imported only when a client is created. Errors raise `anisim.errors.ServiceError`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from anisim.errors import AnisimError
-
-
-class ServiceError(AnisimError):
-    """The service answered with an error status; the message is its JSON `error`."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
+from anisim.errors import ServiceError
 
 
 class AniSimClient:
@@ -50,10 +42,12 @@ class AniSimClient:
         return response.json()
 
     def search(self, query: str, kind: str = "anime", page: int = 1, page_size: int = 10,
-               mode: str | None = None, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+               mode: str | None = None, filters: dict[str, Any] | None = None,
+               model: str | None = None) -> dict[str, Any]:
         """POST /v1/search; returns {results, page, page_size, total, has_more, model, mode, kind}."""
+        optional = {"mode": mode, "filters": filters, "model": model}
         body = {"kind": kind, "query": query, "page": page, "page_size": page_size,
-                **({"mode": mode} if mode else {}), **({"filters": filters} if filters else {})}
+                **{key: value for key, value in optional.items() if value}}
         return self._call("POST", "/v1/search", json=body)
 
     def similar(self, item_id: int, kind: str = "anime", page: int = 1, page_size: int = 10) -> dict[str, Any]:

@@ -18,7 +18,7 @@ _LEGACY_STATUS = {"publishing": "currently_publishing"}
 LIST_FIELDS = ("genres", "themes", "demographics", "title_synonyms")
 V1_FIELDS = (
     "id", "title", "title_english", "title_japanese", "title_synonyms", "type", "status",
-    "episodes", "chapters", "volumes", "start_year", "start_season", "score", "members",
+    "episodes", "chapters", "volumes", "start_year", "start_date", "start_season", "score", "members",
     "popularity", "genres", "themes", "demographics", "image_url", "url", "adult",
 )
 
@@ -87,5 +87,5 @@ class RecordMaker:
                           start_season=item["start_season"], trailer_url=item["trailer_url"])
         else:
             record.update(chapters=json_safe(item["chapters"]), volumes=json_safe(item["volumes"]),
-                          start_date=None)
+                          start_date=item["start_date"])
         return {key: json_safe(record[key]) for key in sorted(record)}

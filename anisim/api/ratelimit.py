@@ -1,19 +1,22 @@
 """Per-client rate limiting as a plain ASGI middleware (a token bucket per client address).
 
-Off unless `ANISIM_RATE_LIMIT` (requests per second per client) is set; loopback clients are
-exempt unless `ANISIM_RATE_LIMIT_LOCAL=1`, so local development and benchmarks are never limited.
+Off unless `Settings.rate_limit` (`ANISIM_RATE_LIMIT`, requests per second per client) is set;
+loopback clients are exempt unless `ANISIM_RATE_LIMIT_LOCAL=1`, so local development and
+benchmarks are never limited.
 An over-limit request gets 429 with a JSON error and `Retry-After`, before any work is done.
 The client is the connection's address: behind a proxy, configure the proxy to limit instead.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from anisim.api.responses import send_error
+from anisim.errors import RateLimited
+from anisim.settings import Settings
 
 LOOPBACK = ("127.", "::1", "localhost")
 MAX_TRACKED_CLIENTS = 10_000  # past this, buckets start afresh: memory stays bounded
@@ -42,15 +45,14 @@ class TokenBucket:
 
 
 class RateLimitMiddleware:
-    """Limits HTTP requests per client address; configured from the environment by default."""
+    """Limits HTTP requests per client address, as the settings say (read once, at start)."""
 
-    def __init__(self, app: ASGIApp, rate: float | None = None, burst: float | None = None,
-                 limit_loopback: bool | None = None) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings | None = None) -> None:
+        settings = settings or Settings.from_env()
         self.app = app
-        self.rate = float(os.environ.get("ANISIM_RATE_LIMIT", "0")) if rate is None else rate
-        self.burst = float(os.environ.get("ANISIM_RATE_BURST", max(self.rate, 1))) if burst is None else burst
-        self.limit_loopback = (os.environ.get("ANISIM_RATE_LIMIT_LOCAL") == "1"
-                               if limit_loopback is None else limit_loopback)
+        self.rate = settings.rate_limit
+        self.burst = settings.rate_burst or max(self.rate, 1.0)
+        self.limit_loopback = settings.rate_limit_local
         self.buckets: dict[str, TokenBucket] = {}
 
     def _wait(self, scope: Scope) -> float:
@@ -69,8 +71,6 @@ class RateLimitMiddleware:
         if wait <= 0:
             await self.app(scope, receive, send)
             return
-        body = json.dumps({"error": f"rate limit exceeded: at most {self.rate:g} requests per second"}).encode()
-        await send({"type": "http.response.start", "status": 429, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(max(1, math.ceil(wait))).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        problem = RateLimited(f"rate limit exceeded: at most {self.rate:g} requests per second",
+                              retry_after=max(1, math.ceil(wait)))
+        await send_error(send, problem)

@@ -1,0 +1,191 @@
+"""ASGI middleware in front of every route: bounded bodies, strict JSON, and only JSON errors.
+
+BentoML and Starlette answer some client mistakes themselves, in shapes the API does not promise
+(text/plain 404/405, an empty 307, a JSON *array* for 415, a 500 for a multipart body without a
+boundary), and BentoML logs a traceback holding the rejected input for each invalid v1 body. So,
+before any route runs, this middleware:
+- answers 413 for a body over `max_body_bytes` (from Content-Length at once, else while reading);
+- reads the body of a POST (bounded) and, for the v1 routes, requires JSON and validates it with
+  the same pydantic model BentoML uses, so an invalid body is a 400 here and never reaches BentoML;
+- rewrites any error answer that is not `{"error": ...}` JSON into that shape, keeping its status;
+- completes the OpenAPI document (`/docs.json`) with the routes BentoML does not declare.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from anisim.api.openapi import complete
+from anisim.api.responses import send_error
+from anisim.api.schemas import one_line, parse_json
+from anisim.errors import AnisimError, MethodNotAllowed, NotFound, PayloadTooLarge, RequestError, UnsupportedMediaType
+from anisim.settings import Settings
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body, or PayloadTooLarge as soon as it passes `limit` bytes."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is larger than {limit:,} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def validate_json_body(body: bytes, model: type[BaseModel]) -> None:
+    """Raise RequestError unless `body` is a JSON object that `model` accepts."""
+    payload = parse_json(body)
+    if not isinstance(payload, dict):
+        raise RequestError("request body must be a JSON object")
+    try:
+        model.model_validate(payload)
+    except ValidationError as error:
+        raise RequestError(one_line(error)) from None
+
+
+def _is_error_shape(body: bytes) -> bool:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and isinstance(payload.get("error"), str)
+
+
+_MESSAGES = {
+    NotFound.status: "no such route",
+    MethodNotAllowed.status: "method not allowed on this route",
+    UnsupportedMediaType.status: "send the body as JSON, with Content-Type: application/json",
+    AnisimError.status: "internal error",
+}
+
+
+def _message_for(status: int) -> str:
+    """A one-line message for an error answer that came without one."""
+    if status in (301, 302, 307, 308):
+        return "no such route; see Location (routes have no trailing slash)"
+    return _MESSAGES.get(status, HTTPStatus(status).phrase.lower())
+
+
+class BufferedAnswer:
+    """Wraps `send`: an answer that `wants` is held back whole, then sent as `rewrite` makes it."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.start: Message | None = None
+        self.body: list[bytes] = []
+
+    def wants(self, status: int) -> bool:
+        raise NotImplementedError
+
+    def rewrite(self, status: int, body: bytes) -> bytes:
+        raise NotImplementedError
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start" and self.wants(message["status"]):
+            self.start = message
+            return
+        if self.start is None or message["type"] != "http.response.body":
+            await self.send(message)
+            return
+        self.body.append(message.get("body", b""))
+        if not message.get("more_body"):
+            body = self.rewrite(self.start["status"], b"".join(self.body))
+            drop = (b"content-length", b"content-type")
+            headers = [(k, v) for k, v in self.start.get("headers", []) if k.lower() not in drop]
+            headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await self.send({**self.start, "headers": headers})
+            await self.send({"type": "http.response.body", "body": body})
+
+
+class JsonErrors(BufferedAnswer):
+    """An answer of status >= 300 whose body is not `{"error": ...}` gets that shape."""
+
+    def wants(self, status: int) -> bool:
+        return status >= 300 and status != 304
+
+    def rewrite(self, status: int, body: bytes) -> bytes:
+        return body if _is_error_shape(body) else json.dumps({"error": _message_for(status)}).encode()
+
+
+class CompleteDocs(BufferedAnswer):
+    """For `GET /docs.json`: the OpenAPI document gains what BentoML leaves out."""
+
+    def wants(self, status: int) -> bool:
+        return status == 200
+
+    def rewrite(self, status: int, body: bytes) -> bytes:
+        return json.dumps(complete(json.loads(body))).encode()
+
+
+class RequestGuard:
+    """See the module docstring. `json_bodies` maps a v1 route to the model of its body."""
+
+    def __init__(self, app: ASGIApp, settings: Settings | None = None,
+                 json_bodies: dict[str, type[BaseModel]] | None = None) -> None:
+        self.app = app
+        self.limit = (settings or Settings.from_env()).max_body_bytes
+        self.json_bodies = json_bodies or {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        send = JsonErrors(CompleteDocs(send) if scope["path"] == "/docs.json" else send)
+        try:
+            receive = await self._checked(scope, receive)
+        except AnisimError as problem:
+            await send_error(send, problem)
+            return
+        await self.app(scope, receive, send)
+
+    async def _checked(self, scope: Scope, receive: Receive) -> Receive:
+        """Check the request's body; return a `receive` that replays it to the app."""
+        length = _header(scope, b"content-length")
+        if length.isdigit() and int(length) > self.limit:
+            raise PayloadTooLarge(f"request body is larger than {self.limit:,} bytes")
+        if scope["method"] != "POST":
+            return receive
+        model = self.json_bodies.get(scope["path"])
+        if model is not None and _header(scope, b"content-type").split(";")[0].strip().lower() != "application/json":
+            raise UnsupportedMediaType(_MESSAGES[UnsupportedMediaType.status])
+        body = await read_body(receive, self.limit)
+        if model is not None:
+            validate_json_body(body, model)
+        return _replay(body, receive)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+    return replay

@@ -1,0 +1,80 @@
+"""The routes BentoML does not declare: the legacy search contract, the model list and health.
+
+They are a plain Starlette app that the service mounts, so the legacy body stays flat and its
+errors are exactly `{"error": ...}`. Each handler reaches the running service through a getter
+(BentoML's `get_current_service` in production), which keeps this module free of BentoML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from anisim.api.backend import AsyncEncode, Backend
+from anisim.api.responses import error_response
+from anisim.api.schemas import parse_legacy_request
+from anisim.errors import AnisimError, NotFound
+from anisim.filters import Filters
+from anisim.models import REGISTRY
+from anisim.search import DEFAULT_MODE
+from anisim.settings import KINDS
+
+
+class Served(Protocol):
+    """What the routes need of the running service."""
+
+    backend: Backend
+    encode_query: AsyncEncode
+
+    async def encoder_problems(self) -> dict[str, str]: ...
+
+
+def build_routes(current: Callable[[], Served]) -> Starlette:
+    """The Starlette app of the legacy, model-list and health routes."""
+
+    async def legacy_search(request: Request) -> JSONResponse:
+        """POST /anisearchmodel/{anime|manga}: the old contract, with valid JSON and honest errors."""
+        service = current()
+        kind = request.path_params["kind"]
+        try:
+            if kind not in KINDS:
+                raise NotFound("unknown route; use /anisearchmodel/anime or /anisearchmodel/manga")
+            body = parse_legacy_request(await request.body())
+            answer = await service.backend.search(kind, body.description, body.model, DEFAULT_MODE, body.page,
+                                                  body.resultsPerPage, Filters(), service.encode_query, legacy=True)
+        except AnisimError as problem:
+            return error_response(problem)
+        return JSONResponse(service.backend.records[kind].legacy(answer.page),
+                            headers={"X-Anisim-Model": answer.model})
+
+    async def list_models(request: Request) -> JSONResponse:
+        """GET /v1/models: every known model, whether it is installed, and whether it is served."""
+        served = current().backend.served
+        return JSONResponse([
+            {"name": spec.name, "aliases": list(spec.aliases), "dim": spec.dim, "available": spec.available,
+             "served": spec.name in served, "default": spec.name == served[0],
+             **({} if spec.available else {"why": spec.why_unavailable()})}
+            for spec in REGISTRY
+        ])
+
+    async def health(request: Request) -> JSONResponse:
+        """GET /v1/health: 200 only when every index is loaded and the encoder answers now."""
+        service = current()
+        backend = service.backend
+        problems = {**backend.problems, **await service.encoder_problems()}
+        body = {"status": "ok" if not problems else "unavailable", "model": backend.default_model,
+                "models": backend.served,
+                "indexes": {kind: len(r.items) for kind, r in backend.records.items()}, "problems": problems}
+        headers = {"Retry-After": "5"} if problems else {}
+        return JSONResponse(body, status_code=200 if not problems else 503, headers=headers)
+
+    return Starlette(routes=[
+        Route("/anisearchmodel/{kind}", legacy_search, methods=["POST"]),
+        Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/health", health, methods=["GET"]),
+    ])

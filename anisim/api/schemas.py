@@ -1,0 +1,145 @@
+"""Request and response shapes on the wire, and their validation.
+
+Legacy requests (`POST /anisearchmodel/{anime,manga}`) keep the old flat body
+`{model, description, page, resultsPerPage}`; v1 requests are flat BentoML API parameters typed
+here. Both are strict: `"2"` is not a page number and `true` is not a year. Every mistake becomes a
+`RequestError` whose one-line message names the field, never the value sent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, ValidationError
+
+from anisim.errors import RequestError
+from anisim.filters import Filters
+from anisim.search import Mode
+from anisim.settings import Kind
+
+MAX_QUERY_CHARS = 2000
+MAX_PAGE_SIZE = 100
+MAX_PAGE = 100_000
+MAX_NAME_CHARS = 200
+MAX_FILTER_VALUES = 50
+
+QueryText = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1,
+                                             max_length=MAX_QUERY_CHARS)]
+ModelName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_NAME_CHARS)]
+PageNumber = Annotated[StrictInt, Field(ge=1, le=MAX_PAGE, description="1-based page number")]
+PageSize = Annotated[StrictInt, Field(ge=1, le=MAX_PAGE_SIZE, description="results per page")]
+ItemId = Annotated[StrictInt, Field(ge=1, le=2**31 - 1, description="a MAL id")]
+Tag = Annotated[str, StringConstraints(strict=True, max_length=MAX_NAME_CHARS)]
+Year = Annotated[StrictInt, Field(ge=1800, le=2200)]
+
+
+class LegacyRequest(BaseModel):
+    """The old front end's body."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    model: ModelName
+    description: QueryText
+    page: PageNumber = 1
+    resultsPerPage: PageSize = 10  # noqa: N815 (the old wire name)
+
+
+def one_line(error: ValidationError) -> str:
+    """The first validation problem as one line naming the field (never echoing the input)."""
+    first = error.errors(include_url=False, include_input=False)[0]
+    field = ".".join(str(p) for p in first["loc"]) or "body"
+    if first["type"] == "missing":
+        return f"'{field}' is required"
+    if first["type"] == "string_too_long":
+        return f"'{field}' is too long (at most {first.get('ctx', {}).get('max_length')} characters)"
+    if first["type"] == "string_too_short":
+        return f"'{field}' must not be empty"
+    return f"'{field}': {first['msg']}"
+
+
+def parse_json(body: bytes) -> object:
+    """Parse a JSON body, or raise RequestError (deep nesting and huge numbers included)."""
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise RequestError("request body is not valid JSON") from None
+    except (RecursionError, ValueError):
+        raise RequestError("request body is nested too deeply or holds a number too large") from None
+
+
+def parse_legacy_request(body: bytes) -> LegacyRequest:
+    """Parse and validate a legacy request body, or raise RequestError."""
+    payload = parse_json(body)
+    if not isinstance(payload, dict):
+        raise RequestError("request body must be a JSON object")
+    try:
+        return LegacyRequest.model_validate(payload)
+    except ValidationError as error:
+        raise RequestError(one_line(error)) from None
+
+
+class SearchFilters(BaseModel):
+    """Optional v1 filters, applied before ranking. Tags match MAL genres, themes and demographics.
+    The fields are `anisim.filters.Filters`' own, by name."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    genres: list[Tag] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
+                              description="every one of these tags, e.g. ['Fantasy']")
+    exclude_genres: list[Tag] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
+                                      description="none of these tags")
+    types: list[Tag] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
+                             description="any of these types, e.g. ['TV', 'Movie']")
+    year_min: Year | None = Field(None, description="first year (titles of unknown year are left out)")
+    year_max: Year | None = Field(None, description="last year")
+    min_score: float | None = Field(None, ge=0, le=10, description="minimum MAL score")
+    exclude_adult: StrictBool = Field(False, description="leave out titles with adult genres")
+
+    def to_filters(self) -> Filters:
+        return Filters(**{name: tuple(value) if isinstance(value, list) else value
+                          for name, value in self.model_dump().items()})
+
+
+class SearchResponse(BaseModel):
+    """A v1 page of results."""
+
+    kind: Kind
+    model: str
+    mode: Mode
+    page: int
+    page_size: int
+    total: int = Field(description="titles that match the filters")
+    has_more: bool
+    results: list[dict] = Field(description="ranked titles with metadata, rank and similarity")
+
+
+class SearchRequest(BaseModel):
+    """The body of `POST /v1/search`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    kind: Kind
+    query: QueryText = Field(description="a description of the title (1..2000 characters)")
+    page: PageNumber = 1
+    page_size: PageSize = 10
+    model: ModelName | None = Field(None, description="a served model's name or alias (GET /v1/models); "
+                                                      "default: the server's default model")
+    mode: Mode = "hybrid"
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+
+
+class SimilarRequest(BaseModel):
+    """The body of `POST /v1/similar`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    kind: Kind
+    id: ItemId
+    page: PageNumber = 1
+    page_size: PageSize = 10
+    model: ModelName | None = Field(None, description="a served model (default: the server's default)")
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+
+
+V1_BODIES: dict[str, type[BaseModel]] = {"/v1/search": SearchRequest, "/v1/similar": SimilarRequest}

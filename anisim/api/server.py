@@ -1,0 +1,63 @@
+"""Start and stop a real `bentoml serve` of this project as a child process: the one harness the
+end-to-end tests and the benchmark share. No BentoML import: it runs the CLI beside this Python."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from anisim.settings import PROJECT_ROOT
+
+START_TIMEOUT_S = 180
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(target: str, env: dict[str, str], log_path: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """`bentoml serve target` on loopback, in its own process group; returns (process, base URL)."""
+    port = port or free_port()
+    bentoml = str(Path(sys.executable).with_name("bentoml"))
+    process = subprocess.Popen(
+        [bentoml, "serve", target, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        start_new_session=True)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = START_TIMEOUT_S) -> float:
+    """Poll /v1/health until 200 (each probe with its own short timeout: readiness can hang while
+    loading); returns the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"bentoml serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=3).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout} s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """SIGTERM the whole process group; SIGKILL what is left after 20 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=20)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,122 @@
+"""Training pairs for the encoder, mined from the catalogs and the dev sets without leaking answers.
+
+A pair is (query-like text, the text of the title it describes). Four sources:
+- `ict`      inverse cloze: one or two sentences of a synopsis against the rest of it, so the model
+             learns to find a whole story from a fragment of it;
+- `title`    a title or synonym against the synopsis (people remember names);
+- `synopses` two distinct synopses of one title (two sites describing the same story);
+- `dev`      the dev-set descriptions (every form) of the titles in the *train* split only.
+
+The dev sets are split by title, with a hash of (kind, MAL id): the same title is always on the
+same side, whatever else changes, and `anisim eval --split validation` reports on the rest.
+The catalog texts themselves are what the service searches, so mining every synopsis (validation
+titles included) uses nothing a deployed service would not have; only dev *queries* are answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from anisim.catalog import Catalog
+from anisim.text import clean_query, sentences
+
+VALIDATION_PERCENT = 30
+SPLITS = ("all", "train", "validation")
+DEV_FORMS = ("query", "short", "noname")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two texts about one title. `key` names the title: no batch holds two pairs of one title,
+    since in-batch negatives would then include a true match."""
+
+    query: str
+    positive: str
+    key: str
+    source: str
+
+
+def split_of(kind: str, item_id: int) -> str:
+    """'train' or 'validation', fixed per title."""
+    bucket = int(hashlib.sha256(f"{kind}:{item_id}".encode()).hexdigest(), 16) % 100
+    return "validation" if bucket < VALIDATION_PERCENT else "train"
+
+
+def in_split(queries: list[dict], kind: str, split: str) -> list[dict]:
+    """The queries of one split ('all' keeps every query)."""
+    return queries if split == "all" else [q for q in queries if split_of(kind, q["id"]) == split]
+
+
+def _inverse_cloze(text: str, rng: random.Random) -> tuple[str, str] | None:
+    """(a span of one or two sentences, the synopsis without it), or None for short synopses."""
+    parts = sentences(text)
+    if len(parts) < 3:
+        return None
+    width = rng.choice((1, 2))
+    start = rng.randrange(len(parts) - width + 1)
+    return " ".join(parts[start:start + width]), " ".join(parts[:start] + parts[start + width:])
+
+
+def _catalog_pairs(catalog: Catalog, rng: random.Random, ict: int, titles: int) -> Iterator[Pair]:
+    """Up to `ict` inverse-cloze and `titles` title pairs, and every distinct-synopses pair."""
+    kind = catalog.kind
+    by_item = catalog.synopses.groupby("item_id", sort=True)["text"].agg(list)
+    ids = list(by_item.index)
+    for item_id in rng.sample(ids, min(ict, len(ids))):
+        texts = by_item[item_id]
+        split = _inverse_cloze(rng.choice(texts), rng)
+        if split:
+            yield Pair(*split, key=f"{kind}:{item_id}", source="ict")
+    for item_id in rng.sample(ids, min(titles, len(ids))):
+        row = catalog.items.iloc[int(catalog.position[item_id])]
+        names = [n for n in (row["title"], row["title_english"], *(row["title_synonyms"] or [])) if n]
+        yield Pair(rng.choice(names), by_item[item_id][0], key=f"{kind}:{item_id}", source="title")
+    for item_id, texts in by_item.items():
+        if len(texts) > 1:
+            yield Pair(texts[1], texts[0], key=f"{kind}:{item_id}", source="synopses")
+
+
+def _dev_pairs(catalog: Catalog, queries: list[dict]) -> Iterator[Pair]:
+    """Every form of every train-split dev query, against the title's first synopsis."""
+    first = catalog.synopses.drop_duplicates("item_id").set_index("item_id")["text"]
+    for query in in_split(queries, catalog.kind, "train"):
+        if query["id"] not in first.index:
+            continue
+        for form in DEV_FORMS:
+            if query.get(form):
+                yield Pair(clean_query(query[form]), first[query["id"]], key=f"{catalog.kind}:{query['id']}",
+                           source="dev")
+
+
+def mine_pairs(catalogs: dict[str, Catalog], dev: dict[str, list[dict]], seed: int,
+               ict_per_kind: int, titles_per_kind: int) -> list[Pair]:
+    """All training pairs of every kind, shuffled with `seed`."""
+    rng = random.Random(seed)
+    pairs: list[Pair] = []
+    for kind, catalog in sorted(catalogs.items()):
+        pairs += _catalog_pairs(catalog, rng, ict_per_kind, titles_per_kind)
+        pairs += _dev_pairs(catalog, dev.get(kind, []))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def batches(pairs: list[Pair], size: int) -> list[list[Pair]]:
+    """Consecutive batches in which no title appears twice (a repeat waits for a later batch)."""
+    out: list[list[Pair]] = []
+    waiting = list(pairs)
+    while waiting:
+        batch: list[Pair] = []
+        keys: set[str] = set()
+        rest: list[Pair] = []
+        for pair in waiting:
+            if len(batch) < size and pair.key not in keys:
+                batch.append(pair)
+                keys.add(pair.key)
+            else:
+                rest.append(pair)
+        out.append(batch)
+        waiting = rest
+    return out

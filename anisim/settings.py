@@ -1,0 +1,83 @@
+"""One typed settings object, read from the environment once and passed to what needs it.
+
+| variable | default | what |
+|---|---|---|
+| `ANISIM_DATA_DIR` | `../shared/data` | raw sources |
+| `ANISIM_HOME` | `./embeddings` | built catalogs and vectors |
+| `ANISIM_EVAL_DIR` | `../shared/eval` | dev query sets |
+| `ANISIM_MODELS` | `anisim-minilm-l6-v2` | models served, comma-separated, each with its own index; the first is the default |
+| `ANISIM_LEGACY_SUBSTITUTE` | `1` | legacy routes answer an old allow-listed name that is not served with the default model |
+| `ANISIM_CORS_ORIGINS` | `http://localhost:3000` | comma-separated allowed origins |
+| `ANISIM_RATE_LIMIT`, `ANISIM_RATE_BURST` | `0` (off), `max(rate, 1)` | requests per second per client address, and burst |
+| `ANISIM_RATE_LIMIT_LOCAL` | `0` | `1` also limits loopback clients (exempt by default) |
+| `ANISIM_BATCH_SIZE`, `ANISIM_BATCH_LATENCY_MS` | `32`, `3000` | the Encoder's adaptive batching |
+| `ANISIM_MAX_BODY_BYTES` | `65536` | larger request bodies get 413 before they are read |
+| `ANISIM_ENCODER_WAIT_S` | `5` | how long a request waits for the encoder before a 503 with `Retry-After` |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+Kind = Literal["anime", "manga"]
+KINDS: tuple[str, ...] = get_args(Kind)
+DEFAULT_MODELS = ("anisim-minilm-l6-v2",)
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What an operator can change; `from_env` documents each variable (see the table above)."""
+
+    data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
+    home: Path = PROJECT_ROOT / "embeddings"
+    eval_dir: Path = PROJECT_ROOT.parent / "shared" / "eval"
+    models: tuple[str, ...] = DEFAULT_MODELS
+    legacy_substitute: bool = True
+    cors_origins: tuple[str, ...] = ("http://localhost:3000",)
+    rate_limit: float = 0.0
+    rate_burst: float | None = None
+    rate_limit_local: bool = False
+    batch_size: int = 32
+    # BentoML's batcher cancels a request whose expected latency passes this ceiling: a bound for
+    # overload, not a wait added when idle.
+    batch_latency_ms: int = 3000
+    max_body_bytes: int = 65536
+    encoder_wait_s: float = 5.0
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.home / "catalog"
+
+    @property
+    def default_model(self) -> str:
+        return self.models[0]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        rate = float(env.get("ANISIM_RATE_LIMIT", "0") or 0)
+        defaults = cls()
+        return cls(
+            data_dir=Path(env.get("ANISIM_DATA_DIR", defaults.data_dir)),
+            home=Path(env.get("ANISIM_HOME", defaults.home)),
+            eval_dir=Path(env.get("ANISIM_EVAL_DIR", defaults.eval_dir)),
+            models=_names(env.get("ANISIM_MODELS", "")) or defaults.models,
+            legacy_substitute=env.get("ANISIM_LEGACY_SUBSTITUTE", "1") != "0",
+            cors_origins=_names(env.get("ANISIM_CORS_ORIGINS", ",".join(defaults.cors_origins))),
+            rate_limit=rate,
+            rate_burst=float(env["ANISIM_RATE_BURST"]) if env.get("ANISIM_RATE_BURST") else None,
+            rate_limit_local=env.get("ANISIM_RATE_LIMIT_LOCAL", "0") == "1",
+            batch_size=int(env.get("ANISIM_BATCH_SIZE", defaults.batch_size)),
+            batch_latency_ms=int(env.get("ANISIM_BATCH_LATENCY_MS", defaults.batch_latency_ms)),
+            max_body_bytes=int(env.get("ANISIM_MAX_BODY_BYTES", defaults.max_body_bytes)),
+            encoder_wait_s=float(env.get("ANISIM_ENCODER_WAIT_S", defaults.encoder_wait_s)),
+        )

@@ -1,0 +1,53 @@
+"""The library's boundary: the core (`anisim/*.py`) never imports BentoML or Starlette; only the
+wire layer (`anisim/api/`) and `service.py` do. And the README documents what the code defines."""
+
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import anisim
+from anisim import errors
+from anisim.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_core_imports_neither_bentoml_nor_starlette():
+    core = [f"anisim.{m.name}" for m in pkgutil.iter_modules(anisim.__path__) if not m.ispkg]
+    assert "anisim.search" in core and "anisim.encoder" in core
+    code = (f"import sys\nfor name in {core!r}:\n    __import__(name)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('bentoml', 'starlette', '_bentoml_sdk')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def _table_rows(text: str) -> set[str]:
+    return {line.strip() for line in text.splitlines() if line.strip().startswith("| ") and "---" not in line}
+
+
+def test_every_http_status_in_the_readme_comes_from_the_errors_table():
+    table = _table_rows(errors.__doc__)
+    readme = (ROOT / "README.md").read_text()
+    assert table <= _table_rows(readme), "copy the table of anisim/errors.py into the README"
+    for error in errors.HTTP_ERRORS:
+        assert f"| {error.status} | {error.__name__} |" in errors.__doc__
+
+
+def test_every_setting_is_in_the_one_table_and_the_readme():
+    import anisim.settings as settings
+    variables = set(re.findall(r"env(?:\.get)?\(\"(ANISIM_\w+)\"", Path(settings.__file__).read_text()))
+    variables |= set(re.findall(r"env\[\"(ANISIM_\w+)\"\]", Path(settings.__file__).read_text()))
+    assert len(variables) >= 12
+    readme = (ROOT / "README.md").read_text()
+    for variable in variables:
+        assert f"`{variable}`" in settings.__doc__ and f"`{variable}`" in readme, variable
+    assert Settings.from_env({}) == Settings()
+
+
+def test_the_readme_layout_section_names_every_module():
+    layout = (ROOT / "README.md").read_text().split("## Layout")[1]
+    for path in sorted((ROOT / "anisim").rglob("*.py")):
+        if path.name != "__init__.py":
+            assert re.search(rf"\b{re.escape(path.name)}\b", layout), path

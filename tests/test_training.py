@@ -1,0 +1,70 @@
+"""Training: pairs mined without leaking validation answers, and a tiny real run end to end
+(a few LoRA steps on the real model, saved, merged and loaded like the shipped adapter)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from anisim.encoder import Embedder
+from anisim.models import MINILM, ModelSpec, resolve
+from anisim.pairs import VALIDATION_PERCENT, batches, in_split, mine_pairs, split_of
+from anisim.training import TrainSettings, train_adapter
+
+
+def test_the_split_is_fixed_per_title_and_about_the_planned_size(dev_queries):
+    queries = dev_queries["anime"]
+    validation = in_split(queries, "anime", "validation")
+    assert abs(len(validation) / len(queries) - VALIDATION_PERCENT / 100) < 0.05
+    assert all(split_of("anime", q["id"]) == "validation" for q in validation)
+    assert len(validation) + len(in_split(queries, "anime", "train")) == len(queries)
+
+
+def test_mined_pairs_never_use_a_validation_query(small_catalogs, dev_queries):
+    pairs = mine_pairs(small_catalogs, dev_queries, seed=1, ict_per_kind=50, titles_per_kind=20)
+    sources = {p.source for p in pairs}
+    assert {"ict", "title", "dev"} <= sources
+    validation_texts = {q[form] for kind, queries in dev_queries.items()
+                        for q in in_split(queries, kind, "validation") for form in ("query", "short", "noname")}
+    dev = [p for p in pairs if p.source == "dev"]
+    assert dev and not any(p.query in validation_texts for p in dev)
+    for pair in dev:
+        kind, item_id = pair.key.split(":")
+        assert split_of(kind, int(item_id)) == "train"
+    assert mine_pairs(small_catalogs, dev_queries, seed=1, ict_per_kind=50, titles_per_kind=20) == pairs
+
+
+def test_no_batch_holds_two_pairs_of_one_title(small_catalogs, dev_queries):
+    pairs = mine_pairs(small_catalogs, dev_queries, seed=2, ict_per_kind=100, titles_per_kind=100)
+    plan = batches(pairs, 16)
+    assert sum(len(b) for b in plan) == len(pairs)
+    assert all(len({p.key for p in batch}) == len(batch) for batch in plan)
+
+
+@pytest.fixture(scope="module")
+def tiny_adapter(small_catalogs, dev_queries, tmp_path_factory):
+    out = tmp_path_factory.mktemp("adapter") / "tiny"
+    settings = TrainSettings(seed=3, steps=2, batch_size=8, learning_rate=5e-3, ict_per_kind=20, titles_per_kind=10)
+    record = train_adapter(resolve(MINILM), small_catalogs, dev_queries, out, settings)
+    return out, record
+
+
+def test_a_tiny_training_run_saves_an_adapter_with_its_card(tiny_adapter):
+    out, record = tiny_adapter
+    assert record["steps_done"] == 2 and not record["stopped_by_budget"]
+    assert record["trainable_parameters"] == 675_840  # LoRA r=16 on query/key/value/dense
+    assert {"adapter_config.json", "adapter_model.safetensors", "README.md", "training.json"} <= {
+        p.name for p in out.iterdir()}
+    assert (out / "adapter_model.safetensors").stat().st_size < 4_000_000
+    assert json.loads((out / "training.json").read_text())["data"] == record["data"]
+    assert "anisim train --out" in (out / "README.md").read_text()
+
+
+def test_the_adapter_merges_into_the_base_and_moves_its_vectors(tiny_adapter, encoder):
+    out, _ = tiny_adapter
+    tuned = Embedder(ModelSpec("tiny", 384, package=resolve(MINILM).package, adapter=str(out)), device="cpu")
+    texts = ["a boy reborn as a slime in another world", "an elf mage outlives her hero party"]
+    before, after = encoder.encode(texts), tuned.encode(texts)
+    assert np.allclose(np.linalg.norm(after, axis=1), 1.0, atol=1e-4)
+    cosines = np.sum(before * after, axis=1)
+    assert np.all(cosines < 0.99999) and np.all(cosines > 0.9)
