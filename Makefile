@@ -1,4 +1,4 @@
-.PHONY: help serve test check lint eval bench build train
+.PHONY: help serve test check lint eval bench build train frontend soak
 help:   ## list the targets
 	@grep -E '^[a-z-]+: .*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 16
 serve:  ## install, build what is missing, start the service on 127.0.0.1:3000
@@ -17,3 +17,7 @@ build:  ## build the Bento (then `bentoml containerize anisim:latest` on a host 
 	bash scripts/setup.sh && .venv/bin/bentoml build
 train:  ## re-train the shipped adapter (CPU: about 25 min; see anisim/weights/*/README.md)
 	bash scripts/setup.sh && .venv/bin/anisim train --out anisim/weights/anisim-minilm-l6-v2 --seed 13
+frontend: ## drive the old AniSearch front end (npm ci + next build, then Chromium) against a real anisim
+	bash scripts/setup.sh && .venv/bin/python scripts/frontend_check.py --out build/frontend-check
+soak:   ## 64 clients x 60 s against a real anisim: errors and memory every 5 s
+	bash scripts/setup.sh && .venv/bin/python scripts/soak.py

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
+import _bentoml_impl.server
 import bentoml
 import numpy as np
 
@@ -31,6 +33,8 @@ HEALTH_PROBE_TIMEOUT_S = 2.0
 # BentoML recycles its client session to a dependency after 100 requests / 300 s, and calls can
 # fail under load when it does (measured on 1.4.40): keep one session for the process's life.
 LONG_LIVED_CONNECTION = {"max_requests": 2**31 - 1, "max_age": 10.0**9}
+# BentoML's Swagger UI page: the search page takes `/`, so this one is served at `/docs`.
+OPENAPI_PAGE = Path(_bentoml_impl.server.__file__).with_name("main-openapi.html")
 log = logging.getLogger("anisim.service")
 quiet_logs()
 
@@ -41,11 +45,11 @@ class Encoder:
     """Loads every served model once (on the GPU when there is one); encodes batches of queries."""
 
     def __init__(self) -> None:
-        from anisim.encoder import Embedder  # torch loads only in this process
-        self.embedders = {name: Embedder(resolve(name)) for name in SETTINGS.models}
+        from anisim.encoder import Embedder  # the engine (ONNX Runtime or torch) loads only in this process
+        self.embedders = {name: Embedder.for_settings(resolve(name), SETTINGS) for name in SETTINGS.models}
         for name, embedder in self.embedders.items():
             embedder.encode(["warm-up"])
-            log.info("encoder ready: %s on %s", name, embedder.device)
+            log.info("encoder ready: %s, %s engine on %s", name, embedder.engine, embedder.device)
 
     @bentoml.api(batchable=True, max_batch_size=SETTINGS.batch_size, max_latency_ms=SETTINGS.batch_latency_ms)
     def encode(self, pairs: list[list[str]]) -> np.ndarray:
@@ -70,7 +74,7 @@ class Encoder:
                                 "access_control_allow_methods": ["GET", "POST", "OPTIONS"],
                                 "access_control_allow_headers": ["Content-Type"],
                                 "access_control_expose_headers": ["X-Anisim-Model", "Retry-After"]}})
-@bentoml.asgi_app(build_routes(bentoml.get_current_service), path="/")
+@bentoml.asgi_app(build_routes(bentoml.get_current_service, OPENAPI_PAGE), path="/")
 class AniSearch:
     """Holds every catalog and index in memory; answers searches."""
 

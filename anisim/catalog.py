@@ -1,7 +1,8 @@
 """The catalog: one row per title (keyed on the MAL id) plus every distinct synopsis of it.
 
 `build_catalog` reads every source file of a kind (`anisim.sources`), merges their rows by MAL id
-with field precedence (seasonal JSON, then parquet, then CSV), cleans the synopses
+with field precedence (seasonal JSON, then the anime-mapper set, then parquet, then CSV, then
+metadata-only files; `anisim.sources` says why), cleans the synopses
 (`anisim.text`) and keeps each distinct text once. Titles with no synopsis are left out of the
 catalog (they cannot be searched) and counted in the report.
 """
@@ -23,9 +24,10 @@ from anisim.text import clean_synopsis
 ITEM_COLUMNS = [
     "id", "title", "title_english", "title_japanese", "title_synonyms", "type", "status",
     "episodes", "chapters", "volumes", "start_year", "start_date", "start_season", "score", "members",
-    "popularity", "genres", "themes", "demographics", "image_url", "url", "background",
+    "popularity", "genres", "themes", "demographics", "tags", "related", "image_url", "url", "background",
     "trailer_url", "adult",
 ]
+LIST_COLUMNS = ["title_synonyms", "genres", "themes", "demographics", "tags"]
 INT_COLUMNS = ["id", "episodes", "chapters", "volumes", "start_year", "members", "popularity"]
 SYNOPSIS_COLUMNS = ["item_id", "source", "text"]
 _MERGED_FIELDS = [c for c in sources.SOURCE_COLUMNS if c not in ("id", "synopsis")]
@@ -42,6 +44,7 @@ class BuildReport:
     duplicate_synopses: int = 0
     titles_seen: int = 0
     titles_without_synopsis: int = 0
+    titles_without_name: int = 0
     items: int = 0
     synopses: int = 0
     filled: dict[str, int] = field(default_factory=dict)  # searchable items that know each field
@@ -55,7 +58,8 @@ class BuildReport:
             f"  dropped: {self.rows_without_id:,} rows without a valid id, "
             f"{self.rows_without_synopsis:,} rows without a synopsis (empty or placeholder), "
             f"{self.duplicate_synopses:,} repeated synopsis texts, "
-            f"{self.titles_without_synopsis:,} titles with no synopsis at all",
+            f"{self.titles_without_synopsis:,} titles with no synopsis at all, "
+            f"{self.titles_without_name:,} with a synopsis but no title in any source",
         ]
         if self.filled:
             out.append("  fields known: " + ", ".join(f"{name} {n:,}" for name, n in self.filled.items()))
@@ -138,10 +142,10 @@ def build_catalog(data_root: Path, kind: str) -> tuple[Catalog, BuildReport]:
     report = BuildReport(kind)
     frames = []
     for order, path in enumerate(sources.discover(folder)):
-        frame = sources.read_source(path)
+        frame, precedence = sources.read_source(path)
         source = path.relative_to(folder).parts[0]  # a file, or a folder of files of one dump
         report.rows_per_source[source] = report.rows_per_source.get(source, 0) + len(frame)
-        frames.append(frame.assign(_precedence=sources.precedence(path), _order=order, _source=source))
+        frames.append(frame.assign(_precedence=precedence, _order=order, _source=source))
     rows = pd.concat(frames, ignore_index=True)
     rows = rows.sort_values(["_precedence", "_order"], kind="stable")
     report.rows_without_id = int(rows["id"].isna().sum())
@@ -160,9 +164,12 @@ def build_catalog(data_root: Path, kind: str) -> tuple[Catalog, BuildReport]:
     if metadata:
         rows = pd.concat([rows, *metadata], ignore_index=True).astype({"id": "int64"})
     items = _merge_fields(rows, kind)
-    searchable = items["id"].isin(set(synopses["item_id"]))
-    report.titles_without_synopsis = int((~searchable).sum())
-    catalog = Catalog(kind, items[searchable], synopses)
+    described = items["id"].isin(set(synopses["item_id"]))
+    named = items["title"].notna()
+    report.titles_without_synopsis = int((~described).sum())
+    report.titles_without_name = int((described & ~named).sum())
+    searchable = described & named
+    catalog = Catalog(kind, items[searchable], synopses[synopses["item_id"].isin(set(items.loc[searchable, "id"]))])
     report.items, report.synopses = len(catalog.items), len(catalog.synopses)
     report.filled = {name: int(catalog.items[name].notna().sum()) for name in REPORTED_FIELDS}
     return catalog, report
@@ -185,7 +192,10 @@ def load_catalog(root: Path, kind: str) -> Catalog:
     if not items_path.exists() or not synopses_path.exists():
         raise SourceError(f"no {kind} catalog in {root}: run `anisim build-catalog` first")
     items = pd.read_parquet(items_path)
+    items = items.reindex(columns=ITEM_COLUMNS)  # a catalog from before a column existed has it empty
     items = items.astype({c: "Int64" for c in INT_COLUMNS}).astype(object).where(items.notna(), None)
-    for column in ("title_synonyms", "genres", "themes", "demographics"):
+    for column in LIST_COLUMNS:
         items[column] = [list(v) if v is not None else None for v in items[column]]
+    items["related"] = [None if v is None else [{"id": int(r["id"]), "relation": r["relation"]} for r in v]
+                        for v in items["related"]]
     return Catalog(kind, items, pd.read_parquet(synopses_path))

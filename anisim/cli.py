@@ -7,14 +7,16 @@ Run `anisim --help` or `anisim <command> --help`. Defaults come from the environ
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
 from pathlib import Path
 
+from anisim.engines import ENGINES
 from anisim.errors import AnisimError
+from anisim.index import DEFAULT_PASSAGE_WORDS
 from anisim.pairs import SPLITS
-from anisim.prepare import DEFAULT_PASSAGE_WORDS
 from anisim.search import DEFAULT_MODE, MODES
 from anisim.settings import KINDS, Settings
 
@@ -35,20 +37,21 @@ def _cmd_build_index(args: argparse.Namespace) -> None:
     from anisim.encoder import Embedder
     from anisim.index import build_index
     from anisim.models import resolve
-    embedder = Embedder(resolve(args.model), device=args.device)
+    embedder = Embedder(resolve(args.model), args.engine, args.home, args.device)
     for kind in args.kind:
         catalog = load_catalog(args.home / "catalog", kind)
         _, stats = build_index(catalog, embedder, args.home, passage_words=args.passage_words)
         rate = f" at {stats['rate']} texts/s" if stats["rate"] else ""
         print(f"{kind} index for {embedder.spec.name}: {stats['rows']:,} rows; encoded {stats['encoded']:,}"
-              f" in {stats['seconds']} s{rate}, reused {stats['reused']:,} ({embedder.device})")
+              f" in {stats['seconds']} s{rate}, reused {stats['reused']:,} ({embedder.engine} on {embedder.device})")
 
 
 def _cmd_prepare(args: argparse.Namespace) -> None:
     from anisim.models import resolve
     from anisim.prepare import prepare
     specs = [resolve(name) for name in args.models.split(",")]
-    print("\n".join(prepare(specs, args.sources, args.home, tuple(args.kind), args.passage_words, args.device)))
+    settings = dataclasses.replace(SETTINGS, data_dir=args.sources, home=args.home, engine=args.engine)
+    print("\n".join(prepare(specs, settings, tuple(args.kind), args.passage_words, args.device)))
 
 
 def _cmd_search(args: argparse.Namespace) -> None:
@@ -58,7 +61,8 @@ def _cmd_search(args: argparse.Namespace) -> None:
     from anisim.search import Query, Searcher
     spec = resolve(args.model)
     searcher = Searcher.open(args.kind, spec, args.home)
-    page = searcher.search(Query.parse(args.query, args.mode), Embedder(spec).encode, args.page, args.page_size)
+    encode = Embedder(spec, SETTINGS.engine, args.home).encode
+    page = searcher.search(Query.parse(args.query, args.mode), encode, args.page, args.page_size)
     for record in RecordMaker(searcher.catalog).v1(page):
         english = f" ({record['title_english']})" if record["title_english"] else ""
         print(f"{record['rank']:>4}. {record['similarity']:.3f}  [{record['id']}] {record['title']}{english}")
@@ -75,7 +79,7 @@ def _cmd_eval(args: argparse.Namespace) -> None:
     queries = in_split(load_queries(args.queries or SETTINGS.eval_dir / f"{args.kind}_dev.jsonl"),
                        args.kind, args.split)
     searcher = Searcher.open(args.kind, spec, args.home)  # read-only: a missing index says how to build it
-    report = evaluate(searcher, Embedder(spec).encode, queries, args.mode)
+    report = evaluate(searcher, Embedder(spec, SETTINGS.engine, args.home).encode, queries, args.mode)
     if args.json:
         print(json.dumps({**report, "split": args.split}))
         return
@@ -127,6 +131,8 @@ def _vector_options(p: argparse.ArgumentParser) -> None:
     """The options every command that builds vectors takes."""
     _home(p)
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--engine", choices=ENGINES, default=SETTINGS.engine,
+                   help="onnx, torch, or auto: torch on a GPU, ONNX Runtime on a CPU (default: $ANISIM_ENGINE or %(default)s)")
     p.add_argument("--passage-words", type=int, default=DEFAULT_PASSAGE_WORDS,
                    help="also embed passages of about this many words; 0 embeds whole synopses only")
 

@@ -1,71 +1,92 @@
-"""Text -> unit vectors with a sentence-transformers model, the same way for corpus and queries.
+"""Text -> unit vectors, the same way for corpus and queries: `Embedder.encode` is the one door.
 
 The old system embedded its corpus with mean pooling only and its queries with the full published
-pipeline, so the two lived in different spaces. Here both go through `Embedder.encode`, the one
-door: the model's own modules (Transformer, Pooling, Normalize) and L2-normalised float32 output.
-A fine-tuned registry entry is its base model with a LoRA adapter merged in at load time, so it
-encodes exactly as fast as the base.
+pipeline, so the two lived in different spaces. Here both go through the model's own pipeline
+(Transformer, mean Pooling, Normalize) and come out L2-normalised float32, run by one of two
+engines (`anisim.engines`):
+- `torch`: sentence-transformers on torch, on CUDA when there is a GPU;
+- `onnx`: the same pipeline exported once to ONNX (`anisim prepare`) and run by ONNX Runtime on
+  the CPU, about twice as fast for a single query here and without importing torch.
+`auto` (the default, `ANISIM_ENGINE`) takes torch on a GPU, ONNX Runtime on a CPU when the model's
+export is there, and torch otherwise. The engines agree to a cosine of 0.9999, so either serves an
+index built by the other.
 """
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no hub is reachable: never try
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import logging
+from pathlib import Path
 
 import numpy as np
-import torch
-from sentence_transformers import SentenceTransformer
 
+from anisim.engines import ENGINES, export_is_current
 from anisim.models import ModelSpec
+from anisim.settings import Settings
 
-# Texts are sorted by length and padded per mini-batch. On a 2-core CPU, mini-batches of 8 encode a
-# mixed batch of short and long queries 1.6x faster than 32 (less padding; scripts/bench_encode.py).
-CPU_BATCH_SIZE = 8
-GPU_BATCH_SIZE = 256
-
-
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
+log = logging.getLogger(__name__)
+_NVIDIA_DRIVER = Path("/proc/driver/nvidia/version")
 
 
-def load_model(spec: ModelSpec, device: str) -> SentenceTransformer:
-    """The model's sentence-transformers pipeline, with its adapter (if any) merged into the weights."""
-    if not spec.available:
-        raise ValueError(f"model {spec.name} is not available: {spec.why_unavailable()}")
-    model = SentenceTransformer(str(spec.weights_path), device=device, local_files_only=True)
-    if spec.adapter_path is not None:
-        from peft import PeftModel
-        tuned = PeftModel.from_pretrained(model[0].model, str(spec.adapter_path))
-        model[0].model = tuned.merge_and_unload()
-    model.eval()
-    return model
+def gpu_present() -> bool:
+    """True when torch sees a CUDA device; torch is imported only where an NVIDIA driver is."""
+    if not _NVIDIA_DRIVER.exists():
+        return False
+    from anisim.engines.pytorch import cuda_available
+    return cuda_available()
+
+
+def choose_engine(engine: str, spec: ModelSpec, home: Path | None, device: str | None = None) -> str:
+    """The engine `auto` means for this model on this machine (an explicit choice is kept)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; use one of: {', '.join(ENGINES)}")
+    if engine != "auto":
+        return engine
+    on_gpu = device.startswith("cuda") if device else gpu_present()
+    if on_gpu:
+        return "torch"
+    if home is not None and export_is_current(spec, home):
+        return "onnx"
+    log.warning("no current ONNX export of %s: encoding with torch (`anisim prepare` makes the export)", spec.name)
+    return "torch"
 
 
 class Embedder:
-    """A loaded model. Load once (seconds), encode many times."""
+    """A loaded model on one engine. Load once (seconds), encode many times."""
 
-    def __init__(self, spec: ModelSpec, device: str | None = None) -> None:
+    def __init__(self, spec: ModelSpec, engine: str = "auto", home: Path | None = None,
+                 device: str | None = None) -> None:
         self.spec = spec
-        self.device = device or default_device()
-        self.model = load_model(spec, self.device)
-        self.batch_size = GPU_BATCH_SIZE if self.device.startswith("cuda") else CPU_BATCH_SIZE
+        self.engine = choose_engine(engine, spec, home, device)
+        if self.engine == "onnx":
+            from anisim.engines.onnxrt import OnnxEngine
+            self.runner = OnnxEngine(spec, home)
+        else:
+            from anisim.engines.pytorch import TorchEngine
+            self.runner = TorchEngine(spec, device)
+        self.device = self.runner.device
+
+    @classmethod
+    def for_settings(cls, spec: ModelSpec, settings: Settings, device: str | None = None) -> Embedder:
+        """The engine and export folder the settings name (`ANISIM_ENGINE`, `ANISIM_HOME`)."""
+        return cls(spec, settings.engine, settings.home, device)
 
     @property
     def max_seq_length(self) -> int:
-        return int(self.model.max_seq_length)
+        return self.runner.max_seq_length
+
+    @property
+    def batch_size(self) -> int:
+        return self.runner.batch_size
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.spec.dim), dtype=np.float32)
-        with torch.inference_mode():
-            vectors = self.model.encode(
-                texts, batch_size=batch_size or self.batch_size, convert_to_numpy=True,
-                normalize_embeddings=True, show_progress_bar=False,
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return self.runner.encode(texts, batch_size)
+
+    def versions(self) -> dict[str, str]:
+        """The engine and the library versions that made the vectors (for index manifests)."""
+        return {"engine": self.engine, **self.runner.versions()}
 
 
 def encode_pairs(embedders: dict[str, Embedder], pairs: list[list[str]]) -> np.ndarray:

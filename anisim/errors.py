@@ -35,6 +35,10 @@ class IndexProblem(AnisimError):
     """An embedding index is missing, stale, mismatched or corrupt: says how to rebuild it."""
 
 
+class ExportProblem(AnisimError):
+    """A model's ONNX export is missing or was made from other weights: says how to rebuild it."""
+
+
 class RequestError(AnisimError):
     """A client mistake in the request itself."""
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from anisim.catalog import Catalog
+
+TAG_FIELDS = ("genres", "themes", "demographics")
 
 
 class Facets:
@@ -16,7 +21,7 @@ class Facets:
         items = catalog.items
         self.tags = [
             {t.lower() for t in (g or []) + (th or []) + (d or [])}
-            for g, th, d in zip(items["genres"], items["themes"], items["demographics"])
+            for g, th, d in zip(*(items[field] for field in TAG_FIELDS))
         ]
         self.types = np.array([(t or "").lower() for t in items["type"]], dtype=object)
         self.years = np.array([np.nan if y is None else y for y in items["start_year"]], dtype=float)
@@ -58,3 +63,27 @@ class Filters:
         if self.exclude_adult:
             allowed &= ~facets.adult
         return allowed
+
+
+def _counted(values: list[object]) -> list[dict[str, Any]]:
+    """[{"name", "count"}], most common first, then by name."""
+    counts = Counter(v for v in values if v)
+    return [{"name": name, "count": n} for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _range(values: list[object]) -> dict[str, Any]:
+    known = [v.item() if hasattr(v, "item") else v for v in values if pd.notna(v)]
+    return {"min": min(known), "max": max(known)} if known else {"min": None, "max": None}
+
+
+def facet_counts(catalog: Catalog) -> dict[str, Any]:
+    """What a filter UI can offer for a catalog: every tag and type with its number of titles, and
+    the range of years and scores (so a page's filters come from the data, not a fixed list)."""
+    items = catalog.items
+    return {
+        "kind": catalog.kind, "total": len(items),
+        **{field: _counted([t for tags in items[field] for t in (tags or [])]) for field in TAG_FIELDS},
+        "types": _counted(list(items["type"])),
+        "years": _range(list(items["start_year"])), "scores": _range(list(items["score"])),
+        "adult": int(sum(bool(a) for a in items["adult"])),
+    }

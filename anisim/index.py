@@ -3,8 +3,13 @@
 Layout under `<home>/<kind>/<model>/`:
 - `vectors.npy`  float32 (rows, dim), L2-normalised, rows grouped by item in catalog order
 - `rows.npy`     int64 (rows,), the catalog position of each row's item
-- `manifest.json` model, dim, max_seq_length, catalog hash, one hash per row text, counts,
-  library versions and the SHA-256 of both arrays (a truncated or altered file is refused).
+- `manifest.json` model, dim, max_seq_length, catalog hash, one hash per row text, counts, the
+  engine that encoded (`onnx` or `torch`), library versions and the SHA-256 of both arrays (a
+  truncated or altered file is refused).
+
+The two engines agree to a cosine of 0.9999 (tests/test_engines.py), so an index built by one
+serves queries encoded by the other, and a rebuild by the other engine reuses the vectors of
+unchanged texts: the manifest records the engine of the last build.
 
 A rebuild re-encodes only texts whose hash is not in the previous index. Nothing is written until
 encoding is done (nearly all of a build), so an interrupted build leaves the previous index as it
@@ -34,6 +39,7 @@ from anisim.models import ModelSpec
 from anisim.text import sentences
 
 FORMAT_VERSION = 1
+DEFAULT_PASSAGE_WORDS = 70  # each synopsis is also embedded as passages of about this many words
 ENCODE_CHUNK = 256  # texts per progress step; large enough to batch well, small enough to show progress
 
 
@@ -67,30 +73,45 @@ def passages(text: str, max_words: int) -> list[str]:
     return out
 
 
-def embedding_units(catalog: Catalog, passage_words: int | None) -> tuple[np.ndarray, list[str]]:
-    """(item position per row, text per row): each synopsis whole, plus its passages when it has
-    more than one, grouped by item in catalog order."""
+@dataclass(frozen=True)
+class Units:
+    """What each index row embeds, grouped by item in catalog order: the item's catalog position,
+    the synopsis it comes from (a row number of `catalog.synopses`) and the text itself. Rebuilt
+    from the catalog when an index is loaded (the texts are not stored twice), so a search can say
+    which passage of which synopsis matched."""
+
+    items: np.ndarray     # int64 (rows,)
+    synopses: np.ndarray  # int64 (rows,)
+    texts: list[str]
+
+
+def embedding_units(catalog: Catalog, passage_words: int | None) -> Units:
+    """Each synopsis whole, plus its passages when it has more than one."""
     positions = catalog.position.loc[catalog.synopses["item_id"].to_numpy()].to_numpy()
-    rows: list[int] = []
+    items: list[int] = []
+    synopses: list[int] = []
     texts: list[str] = []
-    for pos, text in zip(positions, catalog.synopses["text"]):
+    for number, (pos, text) in enumerate(zip(positions, catalog.synopses["text"])):
         units = [text]
         if passage_words:
             parts = passages(text, passage_words)
             units += parts if len(parts) > 1 else []
-        rows += [int(pos)] * len(units)
+        items += [int(pos)] * len(units)
+        synopses += [number] * len(units)
         texts += units
-    order = np.argsort(np.asarray(rows), kind="stable")
-    return np.asarray(rows, dtype=np.int64)[order], [texts[i] for i in order]
+    order = np.argsort(np.asarray(items), kind="stable")
+    return Units(np.asarray(items, dtype=np.int64)[order], np.asarray(synopses, dtype=np.int64)[order],
+                 [texts[i] for i in order])
 
 
 @dataclass
 class Index:
-    """Loaded vectors and the row -> item map, ready for `anisim.similarity`."""
+    """Loaded vectors, the row -> item map and what each row embeds, ready for `anisim.similarity`."""
 
     vectors: np.ndarray
     rows: np.ndarray
     manifest: dict
+    units: Units
 
     @property
     def model(self) -> str:
@@ -98,7 +119,7 @@ class Index:
 
 
 class EmbeddingModel(Protocol):
-    """What building an index needs of `anisim.encoder.Embedder` (kept abstract: no torch import here)."""
+    """What building an index needs of `anisim.encoder.Embedder` (kept abstract: no engine import here)."""
 
     spec: ModelSpec
 
@@ -107,25 +128,20 @@ class EmbeddingModel(Protocol):
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
+    def versions(self) -> dict[str, str]: ...
+
 
 def index_dir(home: Path, kind: str, model: str) -> Path:
     return home / kind / model.replace("/", "__")
 
 
-def _versions() -> dict[str, str]:
-    import sentence_transformers
-    import torch
-    return {"anisim": __version__, "sentence_transformers": sentence_transformers.__version__,
-            "torch": torch.__version__, "numpy": np.__version__}
-
-
 def _reusable_vectors(folder: Path, spec: ModelSpec) -> dict[str, np.ndarray]:
     """hash -> vector from the previous index of this model, if it is intact; else nothing."""
     try:
-        previous = _read(folder, spec)
+        vectors, _, manifest = _read(folder, spec)
     except IndexProblem:
         return {}
-    return dict(zip(previous.manifest["text_hashes"], previous.vectors))
+    return dict(zip(manifest["text_hashes"], vectors))
 
 
 def _encode_with_progress(encode: Callable[[list[str]], np.ndarray], texts: list[str], label: str) -> np.ndarray:
@@ -147,7 +163,8 @@ def build_index(catalog: Catalog, encoder: EmbeddingModel, home: Path, passage_w
     """Build (or update) the index of `catalog` for `encoder`'s model. Returns it and build stats."""
     spec: ModelSpec = encoder.spec
     folder = index_dir(home, catalog.kind, spec.name)
-    rows, texts = embedding_units(catalog, passage_words)
+    units = embedding_units(catalog, passage_words)
+    rows, texts = units.items, units.texts
     hashes = [text_hash(t) for t in texts]
     reuse = _reusable_vectors(folder, spec)
     missing = sorted({h: t for h, t in zip(hashes, texts) if h not in reuse}.items())
@@ -167,12 +184,13 @@ def build_index(catalog: Catalog, encoder: EmbeddingModel, home: Path, passage_w
         "catalog_hash": catalog.content_hash(), "items": len(catalog.items),
         "synopses": len(catalog.synopses), "rows": len(texts),
         "vectors_sha256": file_hash(vectors_path), "rows_sha256": file_hash(rows_path),
-        "versions": _versions(), "text_hashes": hashes,
+        "engine": encoder.versions()["engine"],
+        "versions": {"anisim": __version__, "numpy": np.__version__, **encoder.versions()}, "text_hashes": hashes,
     }
     write_text_atomic(manifest_path, json.dumps(manifest, indent=1))
     stats = {"rows": len(texts), "encoded": len(missing), "reused": len(texts) - len(missing),
              "seconds": round(seconds, 1), "rate": round(len(missing) / seconds, 1) if missing else None}
-    return Index(vectors, rows, manifest), stats
+    return Index(vectors, rows, manifest, units), stats
 
 
 def _save_array(path: Path, array: np.ndarray) -> None:
@@ -184,8 +202,8 @@ def _paths(folder: Path) -> tuple[Path, Path, Path]:
     return folder / "vectors.npy", folder / "rows.npy", folder / "manifest.json"
 
 
-def _read(folder: Path, spec: ModelSpec) -> Index:
-    """Read and verify an index's files (not yet checked against a catalog)."""
+def _read(folder: Path, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Read and verify an index's files (vectors, rows, manifest; not yet checked against a catalog)."""
     vectors_path, rows_path, manifest_path = _paths(folder)
     kind = folder.parent.name
     fix = f"run `{rebuild_command(kind, spec.name)}`"
@@ -207,15 +225,17 @@ def _read(folder: Path, spec: ModelSpec) -> Index:
     vectors, rows = np.load(vectors_path), np.load(rows_path)
     if vectors.shape != (manifest["rows"], spec.dim) or rows.shape != (manifest["rows"],):
         raise IndexProblem(f"{folder} arrays do not match its manifest: {fix}")
-    return Index(vectors, rows, manifest)
+    return vectors, rows, manifest
 
 
 def load_index(catalog: Catalog, spec: ModelSpec, home: Path) -> Index:
     """Load the index of `catalog` for `spec`, refusing one that is stale, mismatched or corrupt."""
     folder = index_dir(home, catalog.kind, spec.name)
-    index = _read(folder, spec)
-    if index.manifest["catalog_hash"] != catalog.content_hash():
-        raise IndexProblem(
-            f"{folder} is stale: the {catalog.kind} catalog changed since it was built: "
-            f"run `{rebuild_command(catalog.kind, spec.name)}`")
-    return index
+    vectors, rows, manifest = _read(folder, spec)
+    fix = f"run `{rebuild_command(catalog.kind, spec.name)}`"
+    if manifest["catalog_hash"] != catalog.content_hash():
+        raise IndexProblem(f"{folder} is stale: the {catalog.kind} catalog changed since it was built: {fix}")
+    units = embedding_units(catalog, manifest.get("passage_words"))
+    if not np.array_equal(units.items, rows) or [text_hash(t) for t in units.texts] != manifest["text_hashes"]:
+        raise IndexProblem(f"{folder} rows do not match what this version embeds for its catalog: {fix}")
+    return Index(vectors, rows, manifest, units)

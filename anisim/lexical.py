@@ -33,13 +33,12 @@ def item_documents(catalog: Catalog) -> list[str]:
 
 
 class LexicalScorer:
-    """A BM25 index of a catalog (or of other per-item texts); `scores(text)` gives one score per item."""
+    """A BM25 index of some texts (one per item: `item_documents`); `scores(text)` gives one score per text."""
 
-    def __init__(self, catalog: Catalog, documents: list[str] | None = None) -> None:
+    def __init__(self, documents: list[str]) -> None:
         self.stemmer = Stemmer.Stemmer("english")
-        self.n_items = len(catalog.items)
-        tokens = bm25s.tokenize(documents or item_documents(catalog), stopwords=_STOPWORDS, stemmer=self.stemmer,
-                                show_progress=False)
+        self.n_items = len(documents)
+        tokens = bm25s.tokenize(documents, stopwords=_STOPWORDS, stemmer=self.stemmer, show_progress=False)
         self.bm25 = bm25s.BM25()
         self.bm25.index(tokens, show_progress=False)
 

@@ -3,13 +3,14 @@
 No model hub is reachable, so a model is available only when an installed package ships its
 weights, or (for anisim's own fine-tune) when its small adapter is committed under
 `anisim/weights/` and its base model is installed. The old API's allow-list (its exact
-`sentence-transformers/...` strings, SEED_SPEC section 1.4) is kept as aliases, so old clients get
+`sentence-transformers/...` strings) is kept as aliases, so old clients get
 a clear answer instead of a crash, and `LEGACY_ALLOWED` lets the legacy routes tell an old name
 from a name the old API never accepted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,21 @@ class ModelSpec:
         adapter_ok = self.adapter_path is None or (self.adapter_path / "adapter_config.json").exists()
         return self.weights_path is not None and adapter_ok
 
+    def weight_files(self) -> list[Path]:
+        """Every file that decides the model's vectors: base weights, config, tokenizer, pooling, adapter."""
+        base = self.weights_path
+        files = [] if base is None else sorted(p for p in base.rglob("*") if p.is_file() and p.suffix in _WEIGHT_SUFFIXES)
+        adapter = self.adapter_path
+        return files + ([] if adapter is None else sorted(adapter.glob("adapter_*")))
+
+    def fingerprint(self) -> str:
+        """A hash of `weight_files` (name and content): an export made from other weights is stale."""
+        digest = hashlib.sha256(self.name.encode())
+        for path in self.weight_files():
+            digest.update(path.name.encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        return digest.hexdigest()[:16]
+
     def why_unavailable(self) -> str:
         if self.package is None:
             return "no installable package ships its weights (and no model hub is reachable)"
@@ -58,6 +74,7 @@ class ModelSpec:
         return f"its adapter is missing from {self.adapter_path}: run `anisim train --out {self.adapter_path}`"
 
 
+_WEIGHT_SUFFIXES = {".safetensors", ".json", ".txt"}
 MINILM = "all-MiniLM-L6-v2"
 TUNED = "anisim-minilm-l6-v2"
 _OLD_HUB_MODELS = {  # name -> dim, every sentence-transformers model of the old allow-list but MiniLM-L6-v2

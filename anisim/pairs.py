@@ -1,11 +1,14 @@
 """Training pairs for the encoder, mined from the catalogs and the dev sets without leaking answers.
 
-A pair is (query-like text, the text of the title it describes). Four sources:
+A pair is (query-like text, a text of the title it describes). Four sources:
 - `ict`      inverse cloze: one or two sentences of a synopsis against the rest of it, so the model
              learns to find a whole story from a fragment of it;
 - `title`    a title or synonym against the synopsis (people remember names);
 - `synopses` two distinct synopses of one title (two sites describing the same story);
-- `dev`      the dev-set descriptions (every form) of the titles in the *train* split only.
+- `dev`      the dev-set descriptions (every form) of the titles in the *train* split only; each
+             carries every text the index holds for its title (whole synopses and passages) as
+             `candidates`, and training takes as positive the one the base model finds closest,
+             so the model learns to match descriptions to passages as the index stores them.
 
 The dev sets are split by title, with a hash of (kind, MAL id): the same title is always on the
 same side, whatever else changes, and `anisim eval --split validation` reports on the rest.
@@ -21,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from anisim.catalog import Catalog
+from anisim.index import DEFAULT_PASSAGE_WORDS, passages
 from anisim.text import clean_query, sentences
 
 VALIDATION_PERCENT = 30
@@ -37,6 +41,7 @@ class Pair:
     positive: str
     key: str
     source: str
+    candidates: tuple[str, ...] = ()  # texts the positive may be chosen from (`training.closest_positives`)
 
 
 def split_of(kind: str, item_id: int) -> str:
@@ -72,23 +77,32 @@ def _catalog_pairs(catalog: Catalog, rng: random.Random, ict: int, titles: int) 
             yield Pair(*split, key=f"{kind}:{item_id}", source="ict")
     for item_id in rng.sample(ids, min(titles, len(ids))):
         row = catalog.items.iloc[int(catalog.position[item_id])]
-        names = [n for n in (row["title"], row["title_english"], *(row["title_synonyms"] or [])) if n]
-        yield Pair(rng.choice(names), by_item[item_id][0], key=f"{kind}:{item_id}", source="title")
+        names = [n for n in (row["title"], row["title_english"], *(row["title_synonyms"] or [])) if n and _latin(n)]
+        if names:
+            yield Pair(rng.choice(names), by_item[item_id][0], key=f"{kind}:{item_id}", source="title")
     for item_id, texts in by_item.items():
         if len(texts) > 1:
             yield Pair(texts[1], texts[0], key=f"{kind}:{item_id}", source="synopses")
 
 
+def _latin(name: str) -> bool:
+    """Mostly Latin letters: the base model's vocabulary cannot read other scripts' synonyms."""
+    return sum(c.isascii() for c in name) >= 0.8 * len(name)
+
+
 def _dev_pairs(catalog: Catalog, queries: list[dict]) -> Iterator[Pair]:
-    """Every form of every train-split dev query, against the title's first synopsis."""
-    first = catalog.synopses.drop_duplicates("item_id").set_index("item_id")["text"]
+    """Every form of every train-split dev query, against the title's first synopsis, with every
+    text of the title (its synopses whole and their passages) as candidates."""
+    by_item = catalog.synopses.groupby("item_id", sort=True)["text"].agg(list)
     for query in in_split(queries, catalog.kind, "train"):
-        if query["id"] not in first.index:
+        if query["id"] not in by_item.index:
             continue
+        texts = by_item[query["id"]]
+        candidates = tuple(dict.fromkeys(u for t in texts for u in [t, *passages(t, DEFAULT_PASSAGE_WORDS)]))
         for form in DEV_FORMS:
             if query.get(form):
-                yield Pair(clean_query(query[form]), first[query["id"]], key=f"{catalog.kind}:{query['id']}",
-                           source="dev")
+                yield Pair(clean_query(query[form]), texts[0], key=f"{catalog.kind}:{query['id']}", source="dev",
+                           candidates=candidates)
 
 
 def mine_pairs(catalogs: dict[str, Catalog], dev: dict[str, list[dict]], seed: int,

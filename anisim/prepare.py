@@ -1,47 +1,66 @@
-"""Bring a home folder up to date for the served models: catalogs (seconds), then each index only
-if it is missing, stale or built with other settings (minutes). This is what `make serve` runs;
-the server itself only loads (`Searcher.open`), so it never starts a long build by surprise.
+"""Bring a home folder up to date for the served models: catalogs (seconds), each model's ONNX
+export when the CPU engine needs it (seconds, once per weights), then each index only if it is
+missing, stale or built with other settings (minutes). This is what `make serve` runs; the server
+itself only loads (`Searcher.open`), so it never starts a long build by surprise.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+import time
 
 from anisim.catalog import build_catalog, save_catalog
+from anisim.encoder import Embedder, gpu_present
+from anisim.engines import export_is_current, onnx_dir
 from anisim.errors import IndexProblem
-from anisim.index import build_index, load_index
+from anisim.index import DEFAULT_PASSAGE_WORDS, build_index, load_index
 from anisim.models import ModelSpec
-from anisim.settings import KINDS
+from anisim.settings import KINDS, Settings
 
 log = logging.getLogger(__name__)
-DEFAULT_PASSAGE_WORDS = 70
 
 
-def prepare(specs: list[ModelSpec], sources: Path, home: Path, kinds: tuple[str, ...] = KINDS,
+def needs_export(settings: Settings, device: str | None) -> bool:
+    """Whether the engine these settings pick on this machine is ONNX Runtime."""
+    on_gpu = device.startswith("cuda") if device else gpu_present()
+    return settings.engine == "onnx" or (settings.engine == "auto" and not on_gpu)
+
+
+def ensure_export(spec: ModelSpec, settings: Settings) -> str | None:
+    """Export `spec` to ONNX unless a current export exists; a report line, or None if nothing was done."""
+    if export_is_current(spec, settings.home):
+        return None
+    from anisim.engines.pytorch import export_onnx  # torch, only to export
+    started = time.perf_counter()
+    export_onnx(spec, onnx_dir(settings.home, spec.name))
+    return f"  exported {spec.name} to ONNX in {time.perf_counter() - started:.1f} s"
+
+
+def prepare(specs: list[ModelSpec], settings: Settings, kinds: tuple[str, ...] = KINDS,
             passage_words: int = DEFAULT_PASSAGE_WORDS, device: str | None = None) -> list[str]:
-    """Build catalogs and bring each model's index up to date; returns report lines for a person."""
-    from anisim.encoder import Embedder  # torch import is slow: only when encoding is needed
+    """Build catalogs, exports and each model's indexes as needed; returns report lines for a person."""
     lines = []
     catalogs = []
     for kind in kinds:
-        catalog, report = build_catalog(sources, kind)
-        save_catalog(catalog, home / "catalog")
+        catalog, report = build_catalog(settings.data_dir, kind)
+        save_catalog(catalog, settings.catalog_dir)
         catalogs.append(catalog)
         lines += report.lines()
     for spec in specs:
+        if needs_export(settings, device):
+            lines += [line for line in [ensure_export(spec, settings)] if line]
         embedder = None
         for catalog in catalogs:
             try:
-                index = load_index(catalog, spec, home)
+                index = load_index(catalog, spec, settings.home)
                 if index.manifest.get("passage_words") == passage_words:
                     lines.append(f"  {catalog.kind} index for {spec.name} is up to date "
                                  f"({index.manifest['rows']:,} rows)")
                     continue
             except IndexProblem as problem:
                 log.info("building the %s index: %s", catalog.kind, problem)
-            embedder = embedder or Embedder(spec, device=device)
-            _, stats = build_index(catalog, embedder, home, passage_words)
+            embedder = embedder or Embedder.for_settings(spec, settings, device)
+            _, stats = build_index(catalog, embedder, settings.home, passage_words)
             lines.append(f"  {catalog.kind} index for {spec.name}: encoded {stats['encoded']:,} texts in "
-                         f"{stats['seconds']} s, reused {stats['reused']:,}")
+                         f"{stats['seconds']} s with {embedder.engine}, reused {stats['reused']:,}")
     return lines

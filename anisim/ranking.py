@@ -13,11 +13,21 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Match:
+    """Why a result is there: the text that scored best (a synopsis or a passage of one) and the
+    synopsis it belongs to (a row number of `catalog.synopses`)."""
+
+    text: str
+    synopsis: int
+
+
+@dataclass(frozen=True)
 class Page:
     positions: np.ndarray  # catalog positions, best first
     ranks: np.ndarray      # 1-based global ranks
     scores: np.ndarray
     total: int             # items the filters allow
+    matches: tuple[Match, ...] = ()  # one per result, when the searcher says what matched
 
     @property
     def has_more(self) -> bool:

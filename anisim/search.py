@@ -12,8 +12,10 @@ can encode in bulk, and the CLI can simply pass its model's `encode`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -23,9 +25,9 @@ from anisim.catalog import Catalog, load_catalog
 from anisim.errors import NotFound, RequestError
 from anisim.filters import Facets, Filters
 from anisim.index import Index, load_index
-from anisim.lexical import LexicalScorer
+from anisim.lexical import LexicalScorer, item_documents
 from anisim.models import ModelSpec
-from anisim.ranking import Page, page_of
+from anisim.ranking import Match, Page, page_of
 from anisim.similarity import DenseScorer
 from anisim.text import clean_query
 
@@ -75,9 +77,13 @@ class Searcher:
         self.catalog = catalog
         self.model = index.model
         self.lexical_weight = lexical_weight  # hybrid's BM25 weight, tuned per model (anisim.models)
+        self.units = index.units
         self.dense = DenseScorer(index, len(catalog.items))
-        self.lexical = LexicalScorer(catalog)
+        self.lexical = LexicalScorer(item_documents(catalog))
         self.facets = Facets(catalog)
+        item_ids = catalog.synopses["item_id"].to_numpy()
+        self.synopsis_starts = np.searchsorted(item_ids, catalog.items["id"].to_numpy())  # per item position
+        self.synopsis_ends = np.searchsorted(item_ids, catalog.items["id"].to_numpy(), side="right")
 
     @classmethod
     def open(cls, kind: str, spec: ModelSpec, home: Path) -> Searcher:
@@ -101,7 +107,28 @@ class Searcher:
         query = query if isinstance(query, Query) else Query.parse(query)
         if callable(vector):
             vector = vector([query.text])[0] if query.needs_vector else None
-        return page_of(self.scores(query, vector), page, page_size, filters.mask(self.facets))
+        found = page_of(self.scores(query, vector), page, page_size, filters.mask(self.facets))
+        matches = self.lexical_matches(query.text, found.positions) if vector is None else \
+            self.dense_matches(vector, found.positions)
+        return dataclasses.replace(found, matches=matches)
+
+    def dense_matches(self, vector: np.ndarray, positions: np.ndarray) -> tuple[Match, ...]:
+        """Per result, the row (synopsis or passage) that gave it its dense score."""
+        rows = self.dense.best_rows(vector, positions)
+        return tuple(Match(self.units.texts[r], int(self.units.synopses[r])) for r in rows)
+
+    def lexical_matches(self, text: str, positions: np.ndarray) -> tuple[Match, ...]:
+        """Per result, its synopsis with the best BM25 score for `text` (the first when no word matched)."""
+        scores = self.synopsis_lexical.scores(text)
+        texts = self.catalog.synopses["text"]
+        best = [start + int(np.argmax(scores[start:end]))
+                for start, end in zip(self.synopsis_starts[positions], self.synopsis_ends[positions])]
+        return tuple(Match(texts.iat[s], s) for s in best)
+
+    @cached_property
+    def synopsis_lexical(self) -> LexicalScorer:
+        """BM25 over single synopses (built on the first lexical search: about a second)."""
+        return LexicalScorer(self.catalog.synopses["text"].tolist())
 
     def similar(self, item_id: int, page: int = 1, page_size: int = 10,
                 filters: Filters = Filters()) -> Page:
@@ -109,8 +136,10 @@ class Searcher:
         if item_id not in self.catalog.position.index:
             raise NotFound(f"no {self.catalog.kind} with MAL id {item_id} in the catalog")
         position = int(self.catalog.position[item_id])
-        scores = self.dense.scores(self.dense.item_vector(position))[0]
+        vector = self.dense.item_vector(position)
+        scores = self.dense.scores(vector)[0]
         allowed = filters.mask(self.facets)
         allowed = np.ones(scores.size, dtype=bool) if allowed is None else allowed.copy()
         allowed[position] = False
-        return page_of(scores, page, page_size, allowed)
+        found = page_of(scores, page, page_size, allowed)
+        return dataclasses.replace(found, matches=self.dense_matches(vector, found.positions))

@@ -6,6 +6,7 @@
 | `ANISIM_HOME` | `./embeddings` | built catalogs and vectors |
 | `ANISIM_EVAL_DIR` | `../shared/eval` | dev query sets |
 | `ANISIM_MODELS` | `anisim-minilm-l6-v2` | models served, comma-separated, each with its own index; the first is the default |
+| `ANISIM_ENGINE` | `auto` | `onnx`, `torch`, or `auto`: torch on a GPU, else ONNX Runtime (once `anisim prepare` exported) |
 | `ANISIM_LEGACY_SUBSTITUTE` | `1` | legacy routes answer an old allow-listed name that is not served with the default model |
 | `ANISIM_CORS_ORIGINS` | `http://localhost:3000` | comma-separated allowed origins |
 | `ANISIM_RATE_LIMIT`, `ANISIM_RATE_BURST` | `0` (off), `max(rate, 1)` | requests per second per client address, and burst |
@@ -41,6 +42,7 @@ class Settings:
     home: Path = PROJECT_ROOT / "embeddings"
     eval_dir: Path = PROJECT_ROOT.parent / "shared" / "eval"
     models: tuple[str, ...] = DEFAULT_MODELS
+    engine: str = "auto"
     legacy_substitute: bool = True
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
     rate_limit: float = 0.0
@@ -71,6 +73,7 @@ class Settings:
             home=Path(env.get("ANISIM_HOME", defaults.home)),
             eval_dir=Path(env.get("ANISIM_EVAL_DIR", defaults.eval_dir)),
             models=_names(env.get("ANISIM_MODELS", "")) or defaults.models,
+            engine=env.get("ANISIM_ENGINE", defaults.engine),
             legacy_substitute=env.get("ANISIM_LEGACY_SUBSTITUTE", "1") != "0",
             cors_origins=_names(env.get("ANISIM_CORS_ORIGINS", ",".join(defaults.cors_origins))),
             rate_limit=rate,

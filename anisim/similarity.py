@@ -36,6 +36,7 @@ class DenseScorer:
         self.vectors = index.vectors
         self.rows = rows
         self.starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows
+        self.ends = np.r_[self.starts[1:], rows.size]
         self.n_items = n_items
 
     def scores(self, queries: np.ndarray) -> np.ndarray:
@@ -45,7 +46,13 @@ class DenseScorer:
             row_scores = queries @ self.vectors.T
         return np.maximum.reduceat(row_scores, self.starts, axis=1)
 
+    def best_rows(self, query: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """For each item position, the index row that gave it its score (a few dot products per
+        item: only the page's items are looked at, and nothing is encoded again)."""
+        return np.array([start + int(np.argmax(self.vectors[start:end] @ query))
+                         for start, end in zip(self.starts[positions], self.ends[positions])], dtype=np.int64)
+
     def item_vector(self, position: int) -> np.ndarray:
         """A unit vector for one item: the normalised mean of its rows (for "more like this")."""
-        mean = self.vectors[self.rows == position].mean(axis=0)
+        mean = self.vectors[self.starts[position]:self.ends[position]].mean(axis=0)
         return mean / max(float(np.linalg.norm(mean)), 1e-12)

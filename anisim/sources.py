@@ -16,35 +16,31 @@ import ast
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
 from anisim.errors import SourceError
-from anisim.taxonomy import split_tags
+from anisim.taxonomy import normal_type, split_foreign_tags, split_tags
 
 SOURCE_COLUMNS = [
     "id", "title", "title_fallback", "title_english", "title_japanese", "title_synonyms",
     "type", "type_hint", "status", "episodes", "chapters", "volumes", "start_year", "start_date",
-    "start_season", "score", "members", "popularity", "genres", "themes", "demographics",
-    "image_url", "url", "background", "trailer_url", "adult", "synopsis",
+    "start_season", "score", "members", "popularity", "genres", "themes", "demographics", "tags",
+    "related", "image_url", "url", "background", "trailer_url", "adult", "synopsis",
 ]
-METADATA_PRECEDENCE = 3  # below every synopsis source: metadata fills gaps, never overrides
+# Lower wins when two sources give the same field of the same title. The seasonal Jikan JSON is the
+# richest and is MAL's own record; the anime-mapper set is MAL's data too (fetched mid-2026, with
+# explicit romaji/English/native titles, episodes, dates and relations), so it comes next, above
+# the parquet (whose `title` may be English or romaji and whose scores are older) and the CSV dumps
+# (few fields). Metadata-only files come last: they fill gaps and never override.
+JIKAN_JSON, ANIME_MAPPER, JIKAN_PARQUET, MAL_CSV, METADATA_PRECEDENCE = range(5)
 
 # Files in a source folder that describe the folder rather than hold titles.
 IGNORED_FILE_NAMES = frozenset({"manifest.json", "README.md"})
 # File-name words that say what type every title in a CSV is (e.g. `mal_borboranabil_manhwa.csv`).
 _TYPE_WORDS = {"manga": "Manga", "manhwa": "Manhwa", "manhua": "Manhua", "novel": "Novel"}
-
-
-@dataclass(frozen=True)
-class Reader:
-    """How to read one file format, and how much its fields are trusted when sources disagree."""
-
-    read: Callable[[Path], pd.DataFrame]
-    precedence: int  # lower wins when two sources give the same field of the same title
 
 
 def _frame(records: list[dict]) -> pd.DataFrame:
@@ -99,16 +95,24 @@ def _require(path: Path, present: set[str], required: list[str]) -> None:
         raise SourceError(f"{path}: missing required column(s) {', '.join(missing)}")
 
 
-def read_jikan_json(path: Path) -> pd.DataFrame:
-    """A Jikan v4 JSON file: a list of title objects (`mal_id`, `title`, `synopsis`, ...)."""
+def read_json(path: Path) -> tuple[pd.DataFrame, int]:
+    """A `.json` file, by its shape: a Jikan list of titles (or a raw API page), or one anime-mapper
+    title (the upstream layout, one file per title: `NNN/<id>.json`). Returns (rows, precedence)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceError(f"{path}: not readable as JSON ({exc})") from None
+    if isinstance(data, dict) and "idMal" in data:
+        return _frame([_mapper_record(data, str(path))]), ANIME_MAPPER
+    return read_jikan_json(path, data), JIKAN_JSON
+
+
+def read_jikan_json(path: Path, data: object) -> pd.DataFrame:
+    """A Jikan v4 JSON file's parsed content: a list of title objects (`mal_id`, `title`, `synopsis`, ...)."""
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         data = data["data"]  # a raw Jikan API page
     if not isinstance(data, list) or not all(isinstance(o, dict) for o in data):
-        raise SourceError(f"{path}: expected a JSON list of title objects")
+        raise SourceError(f"{path}: expected a JSON list of title objects (or one anime-mapper title)")
     if data:
         _require(path, set().union(*(o.keys() for o in data)), ["mal_id", "title", "synopsis"])
     records = []
@@ -120,7 +124,7 @@ def read_jikan_json(path: Path) -> pd.DataFrame:
             "title_english": _none_if_missing(o.get("title_english")),
             "title_japanese": _none_if_missing(o.get("title_japanese")),
             "title_synonyms": _str_list(o.get("title_synonyms")),
-            "type": _none_if_missing(o.get("type")),
+            "type": normal_type(_none_if_missing(o.get("type"))),
             "status": _none_if_missing(o.get("status")),
             "episodes": _int_or_none(o.get("episodes")),
             "chapters": _int_or_none(o.get("chapters")),
@@ -156,7 +160,7 @@ def read_jikan_parquet(path: Path) -> pd.DataFrame:
         records.append({
             "id": _int_or_none(row["mal_id"]),
             "title_fallback": _none_if_missing(row["title"]),
-            "type": _none_if_missing(get(row, "type")),
+            "type": normal_type(_none_if_missing(get(row, "type"))),
             "start_year": _int_or_none(get(row, "year")),
             "score": _float_or_none(get(row, "score")),
             "members": _int_or_none(get(row, "members")),
@@ -211,7 +215,7 @@ def read_mal_csv(path: Path) -> pd.DataFrame:
         records.append({
             "id": _int_or_none(row[id_col]),
             "title": _none_if_missing(row["title"]),
-            "type": _none_if_missing(row.get("type")),
+            "type": normal_type(_none_if_missing(row.get("type"))),
             "type_hint": type_hint,
             "status": _none_if_missing(row.get("status")),
             "score": _float_or_none(row.get("score")),
@@ -281,7 +285,7 @@ def read_mal_metadata_csv(path: Path) -> pd.DataFrame:
             "id": _int_or_none(row[id_col]),
             "title": split["title"] if split else title,
             "title_english": split["english"] if split else None,
-            "type": _none_if_missing(row.get("Types")),
+            "type": normal_type(_none_if_missing(row.get("Types"))),
             "status": _none_if_missing(row.get("Status")),
             "chapters": _int_or_none(_display_number(row.get("Chapters"))),
             "volumes": _int_or_none(_display_number(row.get("Volumes"))),
@@ -304,10 +308,72 @@ def discover_metadata(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.csv") if p.is_file()) if folder.is_dir() else []
 
 
-READERS: dict[str, Reader] = {
-    ".json": Reader(read_jikan_json, precedence=0),
-    ".parquet": Reader(read_jikan_parquet, precedence=1),
-    ".csv": Reader(read_mal_csv, precedence=2),
+def _mapper_record(o: dict, where: str) -> dict:
+    """One anime-mapper title object -> a source row (`where` names the file and line for errors).
+
+    Its `genres` mix MAL's genres, themes and demographics with AniList-style tags: MAL's go to
+    their own fields, the rest to `tags`. `sequence` becomes `related`, (MAL id, relation) pairs."""
+    title = o.get("title")
+    item_id = _int_or_none(o.get("idMal") or o.get("id"))
+    if item_id is None or not isinstance(title, dict) or "synopsis" not in o:
+        raise SourceError(f"{where}: each title needs an integer id/idMal, a title object and a synopsis key")
+    genres, themes, demographics, tags = split_foreign_tags(_str_list(o.get("genres")) or [])
+    aired = o.get("aired") if isinstance(o.get("aired"), dict) else {}
+    start = aired.get("from") if isinstance(aired.get("from"), str) else None
+    score = o.get("score") if isinstance(o.get("score"), dict) else {}
+    images = o.get("images") if isinstance(o.get("images"), dict) else {}
+    related = [{"id": _int_or_none(r.get("malId")), "relation": str(r.get("relationType") or "OTHER")}
+               for r in o.get("sequence") or [] if isinstance(r, dict) and _int_or_none(r.get("malId"))]
+    rating = o.get("rating") if isinstance(o.get("rating"), str) else ""
+    return {
+        "id": item_id,
+        "title": _none_if_missing(title.get("romaji")),
+        "title_english": _none_if_missing(title.get("english")),
+        "title_japanese": _none_if_missing(title.get("native")),
+        "title_synonyms": _str_list(title.get("synonyms")),
+        "type": normal_type(_none_if_missing(o.get("type"))),
+        "status": _none_if_missing(o.get("status")),
+        "episodes": _int_or_none(o.get("episodeCount")),
+        "start_year": _int_or_none(o.get("year")) or (_int_or_none(start[:4]) if start else None),
+        "start_date": start[:10] if start else None,
+        "start_season": _none_if_missing(o.get("season")),
+        "score": _float_or_none(score.get("malScore")),
+        "genres": genres or None, "themes": themes or None, "demographics": demographics or None,
+        "tags": tags or None, "related": related or None,
+        "image_url": _none_if_missing(images.get("poster")),
+        "url": f"https://myanimelist.net/anime/{item_id}",
+        "adult": True if rating.startswith("Rx") else None,
+        "synopsis": o.get("synopsis"),
+    }
+
+
+def read_anime_mapper_jsonl(path: Path) -> pd.DataFrame:
+    """The anime-mapper set as JSON Lines: one title object per line (see `_mapper_record`). A
+    malformed line is a one-line error naming the file and the line number."""
+    records = []
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    title = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SourceError(f"{path}:{number}: not a JSON object ({exc.msg})") from None
+                if not isinstance(title, dict):
+                    raise SourceError(f"{path}:{number}: not a JSON object")
+                records.append(_mapper_record(title, f"{path}:{number}"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: not readable as JSON Lines ({exc.__class__.__name__})") from None
+    return _frame(records)
+
+
+# How to read each file suffix: (rows, precedence). A `.json` file says by its shape which it is.
+READERS: dict[str, Callable[[Path], tuple[pd.DataFrame, int]]] = {
+    ".json": read_json,
+    ".jsonl": lambda path: (read_anime_mapper_jsonl(path), ANIME_MAPPER),
+    ".parquet": lambda path: (read_jikan_parquet(path), JIKAN_PARQUET),
+    ".csv": lambda path: (read_mal_csv(path), MAL_CSV),
 }
 
 
@@ -324,10 +390,6 @@ def discover(folder: Path) -> list[Path]:
     return files
 
 
-def read_source(path: Path) -> pd.DataFrame:
-    """Read one source file with the reader for its suffix."""
-    return READERS[path.suffix].read(path)
-
-
-def precedence(path: Path) -> int:
-    return READERS[path.suffix].precedence
+def read_source(path: Path) -> tuple[pd.DataFrame, int]:
+    """Read one source file with the reader for its suffix: (rows in SOURCE_COLUMNS, precedence)."""
+    return READERS[path.suffix](path)

@@ -16,7 +16,8 @@ _HTML_TAG = re.compile(r"<[^>]+>")
 _WHITESPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\u201c])")
 # Texts that stand where a synopsis is missing. Matched on the whole (short) cleaned text only, so a
-# real synopsis that happens to contain "no synopsis" or "Unknown" is never blanked (old bug W-P4).
+# real synopsis that happens to contain "no synopsis" or "Unknown" is never blanked (the old system
+# blanked any synopsis containing those words).
 _PLACEHOLDER = re.compile(
     r"^(no synopsis|no description|this entry currently doesn't have a synopsis|"
     r"looking for information on the)",

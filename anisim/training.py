@@ -12,6 +12,7 @@ number of steps is fixed by `--steps` (a `--max-minutes` budget can stop it earl
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -40,7 +41,7 @@ class TrainSettings:
     steps: int | None = None          # None: one pass over the mined pairs
     max_minutes: float | None = None  # stop early when this wall-clock budget is spent
     batch_size: int = 32
-    learning_rate: float = 2e-4
+    learning_rate: float = 4e-4
     warmup_fraction: float = 0.1
     lora_rank: int = 16
     lora_alpha: int = 32
@@ -77,6 +78,22 @@ def _learning_rate(step: int, total: int, settings: TrainSettings) -> float:
     return settings.learning_rate * max(0.0, (total - step) / max(1, total - warmup))
 
 
+def closest_positives(model, pairs: list[Pair], settings: TrainSettings) -> list[Pair]:
+    """Each pair with candidates gets as positive the candidate the base model finds closest to its
+    query (a whole synopsis or one of its passages); the others are kept as they are."""
+    todo = [p for p in pairs if p.candidates]
+    if not todo:
+        return pairs
+    texts = list(dict.fromkeys(c for p in todo for c in p.candidates))
+    with torch.inference_mode():
+        model.max_seq_length = settings.passage_tokens
+        vectors = dict(zip(texts, model.encode(texts, batch_size=16, normalize_embeddings=True, show_progress_bar=False)))
+        model.max_seq_length = settings.query_tokens
+        queries = model.encode([p.query for p in todo], batch_size=16, normalize_embeddings=True, show_progress_bar=False)
+    best = {id(p): max(p.candidates, key=lambda c: float(vectors[c] @ q)) for p, q in zip(todo, queries)}
+    return [dataclasses.replace(p, positive=best[id(p)], candidates=()) if p.candidates else p for p in pairs]
+
+
 def data_hash(catalogs: dict[str, Catalog], dev: dict[str, list[dict]]) -> dict[str, str]:
     """Content hashes of what the pairs were mined from (for the model card)."""
     hashes = {f"{kind}_catalog": catalog.content_hash()[:16] for kind, catalog in sorted(catalogs.items())}
@@ -92,10 +109,11 @@ def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, 
     from sentence_transformers import SentenceTransformer
 
     torch.manual_seed(settings.seed)
+    model = SentenceTransformer(str(base.weights_path), device="cpu", local_files_only=True)
     pairs = mine_pairs(catalogs, dev, settings.seed, settings.ict_per_kind, settings.titles_per_kind)
+    pairs = closest_positives(model, pairs, settings)
     plan = batches(pairs, settings.batch_size)
     total = settings.steps or len(plan)
-    model = SentenceTransformer(str(base.weights_path), device="cpu", local_files_only=True)
     lora = LoraConfig(r=settings.lora_rank, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
                       target_modules=LORA_TARGETS)
     model[0].model = get_peft_model(model[0].model, lora)

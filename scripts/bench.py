@@ -2,14 +2,16 @@
 
     python scripts/bench.py [--duration 10] [--json]
 
-1. ceiling     in-process, same query mix: single-query latency (encode + hybrid search) and
-               batched queries/s (encode 64 at once, then search each)
+1. ceiling     in-process, same query mix, for each engine side by side (ONNX Runtime, the
+               service's CPU engine, and torch): single-query latency (encode + hybrid search) and
+               batched queries/s (encode 64 at once, then search each); the ratios use the
+               service's own engine
 2. served      `bentoml serve` on the full catalogs, an async client on loopback at 1/8/32/64
                concurrent clients (aiohttp) for --duration s each: requests/s, p50/p95/p99, errors; and
                dense-only search at 1 client (hybrid must stay within 2x of its latency)
-3. old design  SEED_SPEC.md 1.3 reproduced in-process: per request, construct the model and np.load
+3. old design  the old Flask API's request path reproduced in-process: per request, construct the model and np.load
                every per-column embedding file (10 for anime), cosine per column, merge, dedup by
-               title, and its clear_memory() (gc.collect) three times (1.10)
+               title, and its clear_memory() (gc.collect) three times
 4. cold start (process start -> /v1/health 200) and resident memory of all service processes
 5. similarity  search alone over 10k/100k/1M random unit vectors, float32 and float16
 
@@ -26,6 +28,7 @@ import os
 import platform
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +38,8 @@ import numpy as np
 import psutil
 
 from anisim.api.server import start_server, stop_server, wait_ready
-from anisim.encoder import Embedder, default_device
+from anisim.encoder import Embedder, gpu_present
+from anisim.errors import AnisimError
 from anisim.evaluation import load_queries
 from anisim.models import resolve
 from anisim.ranking import top_positions
@@ -81,8 +85,7 @@ def bench_ceiling(searcher: Searcher, encoder: Embedder, texts: list[str]) -> di
 def bench_old_design(catalog, spec, texts: list[str], requests: int = 5) -> float:
     """Median ms per request of the old per-request load-everything design."""
     from sentence_transformers import SentenceTransformer, util
-    vectors = Embedder(spec).encode(catalog.synopses.drop_duplicates("item_id")["text"].tolist()[:1]).repeat(
-        len(catalog.items), axis=0)  # contents do not change the cost; shape and dtype do
+    vectors = np.zeros((len(catalog.items), spec.dim), dtype=np.float32)  # contents do not change the cost
     titles = catalog.items["title"].str.lower().tolist()
     with tempfile.TemporaryDirectory() as folder:
         for column in range(OLD_DESIGN_COLUMNS):
@@ -207,12 +210,19 @@ def main() -> None:
     spec = resolve(SETTINGS.default_model)
     texts = query_mix(256)
     searcher = Searcher.open("anime", spec, SETTINGS.home)
-    encoder = Embedder(spec)
-    gpu = "GPU" if default_device() == "cuda" else "no GPU"
+    gpu = "GPU" if gpu_present() else "no GPU"
+    served = Embedder.for_settings(spec, SETTINGS)
     result = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores, {gpu}",
-              "model": spec.name, **bench_ceiling(searcher, encoder, texts)}
+              "model": spec.name, "engine": served.engine, **bench_ceiling(searcher, served, texts)}
+    other = "torch" if served.engine == "onnx" else "onnx"
+    try:
+        result["engines"] = {served.engine: {k: result[k] for k in ("inproc_latency_ms", "ceiling_qps")},
+                             other: bench_ceiling(searcher, Embedder(spec, other, SETTINGS.home), texts)}
+    except AnisimError as problem:  # e.g. no ONNX export on this machine
+        result["engines"] = {served.engine: {k: result[k] for k in ("inproc_latency_ms", "ceiling_qps")}}
+        print(f"bench: {other} engine skipped: {problem}", file=sys.stderr)
+    del served
     result["seed_latency_ms"] = bench_old_design(searcher.catalog, spec, texts)
-    del encoder
     result.update(bench_served(texts, args.duration, spec.name))
     result["similarity"] = bench_similarity()
     one, ceiling = result["served"]["1"], result["ceiling_qps"]
@@ -229,7 +239,10 @@ def main() -> None:
 def print_table(r: dict) -> None:
     ratios = r["ratios"]
     print(f"anisim benchmark, {r['date']}, {r['machine']}, anime catalog, hybrid search, page of 10")
-    print(f"in-process ceiling: {r['inproc_latency_ms']:.1f} ms single query, {r['ceiling_qps']:.1f} queries/s batched")
+    for engine, ceiling in r["engines"].items():
+        mark = " (the service's engine)" if engine == r["engine"] else ""
+        print(f"in-process ceiling, {engine}{mark}: {ceiling['inproc_latency_ms']:.1f} ms single query, "
+              f"{ceiling['ceiling_qps']:.1f} queries/s batched")
     print(f"old design (model + {OLD_DESIGN_COLUMNS} files loaded per request): {r['seed_latency_ms']:.0f} ms per request")
     print(f"cold start {r['cold_start_s']:.1f} s, resident memory {r['rss_mb']:.0f} MB (all service processes)")
     print("| clients | req/s | p50 ms | p95 ms | p99 ms | errors | req/s / ceiling |")

@@ -1,9 +1,10 @@
-"""Encode rate of the default model on this machine: corpus synopses and short queries, by batch size.
+"""Encode rate of the default model on this machine, both engines side by side: corpus synopses
+and short queries, by mini-batch size.
 
     python scripts/bench_encode.py [--texts 256]
 
-Corpus texts are real catalog synopses (longest first, as `anisim build-index` feeds them); queries
-are the `short` forms of the anime dev set. Prints texts/s for each mini-batch size.
+Corpus texts are real catalog synopses; queries are the `short` forms of the anime dev set.
+Prints texts/s for each engine and mini-batch size (the ONNX engine needs `anisim prepare`'s export).
 """
 
 from __future__ import annotations
@@ -36,13 +37,16 @@ def main() -> None:
     corpus = random.Random(1).sample(catalog.synopses["text"].tolist(), args.texts)
     dev = load_queries(settings.eval_dir / "anime_dev.jsonl")
     queries = [q["short"] for q in random.Random(2).sample(dev, args.texts)]
-    encoder = Embedder(resolve(settings.default_model))
-    encoder.encode(queries[:16])  # warm-up
-    print(f"{encoder.spec.name} on {encoder.device}, {args.texts} texts per cell, texts/s")
-    print("| mini-batch | corpus synopses | short queries |")
-    print("|---|---|---|")
+    spec = resolve(settings.default_model)
+    encoders = {engine: Embedder(spec, engine, settings.home, device="cpu") for engine in ("torch", "onnx")}
+    for encoder in encoders.values():
+        encoder.encode(queries[:16])  # warm-up
+    print(f"{spec.name} on the CPU, {args.texts} texts per cell, texts/s")
+    print("| mini-batch | " + " | ".join(f"corpus, {e} | queries, {e}" for e in encoders) + " |")
+    print("|---|" + "---|---|" * len(encoders))
     for size in BATCH_SIZES:
-        print(f"| {size} | {rate(encoder, corpus, size):.1f} | {rate(encoder, queries, size):.1f} |", flush=True)
+        cells = [f"{rate(e, corpus, size):.1f} | {rate(e, queries, size):.1f}" for e in encoders.values()]
+        print(f"| {size} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":

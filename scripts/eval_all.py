@@ -47,7 +47,7 @@ def columns(models: list[str], weights: list[float]) -> list[tuple[str, str, flo
 
 def run(settings: Settings, split: str, weights: list[float]) -> list[dict]:
     models = [MINILM, TUNED]
-    encoders = {name: cached(Embedder(resolve(name)).encode) for name in models}
+    encoders = {name: cached(Embedder.for_settings(resolve(name), settings).encode) for name in models}
     reports = []
     for kind in KINDS:
         queries = in_split(load_queries(settings.eval_dir / f"{kind}_dev.jsonl"), kind, split)

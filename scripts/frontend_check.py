@@ -1,6 +1,6 @@
 """Drive the old AniSearch front end, unmodified, against a real anisim in headless Chromium.
 
-    python scripts/frontend_check.py [--out DIR] [--keep]
+    python scripts/frontend_check.py [--out DIR]      (or: make frontend)
 
 1. copies `../shared/reference/anisearch-frontend` to a temporary folder, runs `npm ci` and
    `next build` there (its node_modules never touch this repository);
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,7 +35,7 @@ FRONTEND = PROJECT_ROOT.parent / "shared" / "reference" / "anisearch-frontend"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-CARD = "div.rounded-lg.border"  # the app's shadcn Card
+CARD = "div.rounded-xl.border:has(h2)"  # the app's result Card (shadcn), titled by an h2
 
 
 def step(message: str) -> None:
@@ -69,8 +70,8 @@ def start_frontend(app: Path, port: int, log: Path) -> subprocess.Popen:
 
 
 def cards(page) -> list[str]:
-    """The text of every result card on the page."""
-    return [c.inner_text() for c in page.locator(CARD).all() if "Similarity" in c.inner_text()]
+    """The text of every result card on the page (its first line is the title)."""
+    return [c.locator("h2").inner_text() + "\n" + c.inner_text() for c in page.locator(CARD).all()]
 
 
 def search(page, text: str, at_least: int = 1) -> list[str]:
@@ -117,15 +118,22 @@ def drive(front: str, api: str, out: Path) -> None:
 
         page.locator("#search-type").click()
         found = search(page, "A young hunter, the weakest of all, gains the power to level up alone.")
-        filled = [c for c in found if ("N/A ch" not in c or "N/A vol" not in c) and "Score\nN/A" not in c]
-        check(len(filled) >= len(found) * 0.6, f"manga cards: {len(filled)} of {len(found)} show chapters or volumes and a score")
+        scored = [c for c in found if not re.search(r"Score\W*N/A", c)]
+        counted = [c for c in scored if "N/A ch" not in c]
+        check(len(scored) > len(found) / 2 and len(counted) >= len(found) / 2,
+              f"manga cards: {len(scored)} of {len(found)} show a score, {len(counted)} a score and chapters")
         page.screenshot(path=str(out / "frontend_manga.png"), full_page=True)
 
         total = len(found)
-        page.get_by_text("Genres").first.click()
-        page.get_by_text("Fantasy", exact=True).first.click()
+        page.get_by_text("Filter Options").click()
+        page.get_by_text("Select genres").click()
+        page.get_by_role("option", name="Fantasy").click()
+        page.keyboard.press("Escape")
         page.wait_for_timeout(1000)
-        check(len(cards(page)) < total, f"the genre filter narrows the cards ({total} -> {len(cards(page))})")
+        narrowed = cards(page)
+        check(0 < len(narrowed) < total and all("Fantasy" in c for c in narrowed),
+              f"the app's genre filter narrows the cards ({total} -> {len(narrowed)}, all Fantasy)")
+        page.screenshot(path=str(out / "frontend_manga_filtered.png"), full_page=True)
         browser.close()
 
 

@@ -63,7 +63,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.from_env()
     spec = resolve(args.model)
-    embedder = Embedder(spec)
+    embedder = Embedder.for_settings(spec, settings)
     print(f"learned fusion vs hybrid, {spec.name}, 2-fold CV on the validation split; R@1 / R@10")
     print("| set | form | hybrid | learned |")
     print("|---|---|---|---|")
@@ -74,8 +74,8 @@ def main() -> None:
         whole_hashes = {text_hash(t) for t in catalog.synopses["text"]}
         extra = {"whole": np.array([h in whole_hashes for h in index.manifest["text_hashes"]]),
                  "counts": np.diff(np.r_[searcher.dense.starts, len(index.rows)]),
-                 "titles": LexicalScorer(catalog, item_titles(catalog)),
-                 "synopses": LexicalScorer(catalog, item_synopses(catalog))}
+                 "titles": LexicalScorer(item_titles(catalog)),
+                 "synopses": LexicalScorer(item_synopses(catalog))}
         queries = [q for q in in_split(load_queries(settings.eval_dir / f"{kind}_dev.jsonl"), kind, "validation")
                    if q["id"] in catalog.position.index]
         fold = np.array([int(split_of(f"fold-{kind}", q["id"]) == "validation") for q in queries])

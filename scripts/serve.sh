@@ -13,8 +13,10 @@ bash scripts/setup.sh
 PORT="${PORT:-3000}"
 cat <<MSG
 
-anisim is starting on http://127.0.0.1:${PORT}  (OpenAPI page: http://127.0.0.1:${PORT}/, spec /docs.json)
-Try it once it says it is ready:
+anisim is starting. Once it says it is ready:
+  search page   http://127.0.0.1:${PORT}/
+  API docs      http://127.0.0.1:${PORT}/docs  (OpenAPI spec: /docs.json)
+or from a shell:
   curl -s -X POST http://127.0.0.1:${PORT}/anisearchmodel/anime -H 'Content-Type: application/json' \\
     -d '{"model": "sentence-transformers/all-MiniLM-L6-v2", "description": "a boy reborn as a slime in another world", "page": 1, "resultsPerPage": 3}'
 

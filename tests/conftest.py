@@ -36,9 +36,9 @@ def dev_queries() -> dict[str, list[dict]]:
 
 @pytest.fixture(scope="session")
 def embedders():
-    """Both served models, loaded once: {name: Embedder}."""
+    """Both served models on the torch engine, loaded once: {name: Embedder}."""
     from anisim.encoder import Embedder
-    return {name: Embedder(resolve(name), device="cpu") for name in SERVED}
+    return {name: Embedder(resolve(name), "torch", device="cpu") for name in SERVED}
 
 
 @pytest.fixture(scope="session")
@@ -63,14 +63,20 @@ def small_catalogs(catalogs, dev_queries) -> dict[str, Catalog]:
 
 @pytest.fixture(scope="session")
 def small_home(tmp_path_factory, small_catalogs, embedders) -> Path:
-    """An ANISIM_HOME with the small catalogs and real indexes of both served models."""
-    from anisim.index import build_index
-    from anisim.prepare import DEFAULT_PASSAGE_WORDS
+    """An ANISIM_HOME with the small catalogs, real indexes of both served models (built by the
+    torch engine) and both models' ONNX exports (so a server on this CPU encodes queries with
+    ONNX Runtime, as `make serve` does: one index, two engines)."""
+    import dataclasses
+
+    from anisim.index import DEFAULT_PASSAGE_WORDS, build_index
+    from anisim.prepare import ensure_export
     home = tmp_path_factory.mktemp("anisim_home")
     for catalog in small_catalogs.values():
         save_catalog(catalog, home / "catalog")
         for embedder in embedders.values():
             build_index(catalog, embedder, home, DEFAULT_PASSAGE_WORDS)
+    for name in SERVED:
+        ensure_export(resolve(name), dataclasses.replace(SETTINGS, home=home))
     return home
 
 
@@ -128,3 +134,54 @@ def asgi_client(service_env):
     from service import AniSearch
     with TestClient(AniSearch.to_asgi()) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def served(service_env, tmp_path_factory):
+    """(process, base URL, log path) of one real `bentoml serve` of the small catalogs, shared by
+    every module that talks to a server."""
+    from anisim.api.server import start_server, stop_server, wait_ready
+    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    process, url = start_server("service:AniSearch", service_env, log_path)
+    try:
+        wait_ready(url, process)
+        yield process, url, log_path
+    except Exception:
+        print(log_path.read_text()[-5000:])
+        raise
+    finally:
+        stop_server(process)
+
+
+@pytest.fixture(scope="session")
+def server(served) -> str:
+    return served[1]
+
+
+@pytest.fixture(scope="session")
+def half_served(small_home, tmp_path_factory):
+    """The base URL of a real `bentoml serve` whose manga index is missing (anime works; manga and
+    health answer 503), once it has loaded what it has."""
+    import shutil
+    import time
+
+    import httpx
+
+    from anisim.api.server import START_TIMEOUT_S, start_server, stop_server
+    home = tmp_path_factory.mktemp("half_home")
+    shutil.copytree(small_home / "catalog", home / "catalog")
+    shutil.copytree(small_home / "anime" / MINILM, home / "anime" / MINILM)
+    process, url = start_server("service:AniSearch", {"ANISIM_HOME": str(home), "ANISIM_MODELS": MINILM},
+                                tmp_path_factory.mktemp("half_serve") / "serve.log")
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:  # ready = everything but the manga index loaded
+            try:
+                if set(httpx.get(f"{url}/v1/health", timeout=2).json().get("problems", {})) == {"manga"}:
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.5)
+        yield url
+    finally:
+        stop_server(process)

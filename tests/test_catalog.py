@@ -9,9 +9,10 @@ from anisim.settings import Settings
 
 
 def test_counts_and_unique_ids(catalogs):
-    # The data README counts 7,104 anime "with a synopsis" including 4 that are only the
-    # placeholder "No synopsis has been added for this series yet."; those are not searchable.
-    assert len(catalogs["anime"].items) == 7100
+    # anime: 7,100 titles from the seasonal JSON, parquet and CSV, plus ~15,100 from the anime-mapper
+    # set (titles whose only text is a placeholder such as "No synopsis has been added for this
+    # series yet." are not searchable).
+    assert 21_000 <= len(catalogs["anime"].items) <= 22_500
     assert len(catalogs["manga"].items) == 5997
     for catalog in catalogs.values():
         assert catalog.items["id"].is_unique and catalog.items["id"].is_monotonic_increasing
@@ -50,9 +51,26 @@ def test_a_manhwa_says_so(catalogs):
 
 def test_parquet_titles_in_english_do_not_replace_romaji(catalogs):
     catalog = catalogs["anime"]
-    bebop = catalog.items.loc[catalog.position[1]]  # parquet + CSV only
-    assert bebop["title"] == "Cowboy Bebop"
-    assert all(re.search(r"[A-Za-z0-9]", t) for t in catalog.items["title"])
+    gintama = catalog.items.loc[catalog.position[28977]]  # Gintama°: parquet (English title) + mapper (romaji)
+    assert gintama["title"] == "Gintama°" and gintama["title_english"] == "Gintama Season 4"
+    japanese = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff]")  # kana and kanji (not the "・" of romaji)
+    assert not any(japanese.search(t) for t in catalog.items["title"])
+
+
+def test_the_whole_catalog_has_old_films_short_onas_and_their_relations(catalogs):
+    items = catalogs["anime"].items.set_index("id")
+    bebop = items.loc[1]
+    assert bebop["title"] == "Cowboy Bebop" and bebop["type"] == "TV" and bebop["start_year"] == 1998
+    assert {"id": 5, "relation": "SIDE_STORY"} in bebop["related"]
+    assert {"Bounty Hunter", "Space Travel"} <= set(bebop["tags"]) and "Space" in bebop["themes"]
+    assert not {"Bounty Hunter", "Space Travel"} & set(bebop["genres"] + bebop["themes"])
+    akira = items.loc[47]  # a pre-1990 film
+    assert (akira["title"], akira["type"], akira["start_year"]) == ("AKIRA", "Movie", 1988) and akira["related"]
+    azumanga_web = items.loc[1593]  # a one-episode ONA
+    assert azumanga_web["type"] == "ONA" and azumanga_web["episodes"] == 1
+    assert {"id": 66, "relation": "PARENT"} in azumanga_web["related"]
+    assert len(items[(items["type"] == "Movie") & (items["start_year"] < 1990)]) > 500
+    assert set(items["type"].dropna()) <= {"TV", "Movie", "OVA", "ONA", "Special", "TV Special", "Music", "CM", "PV"}
 
 
 def test_building_twice_is_deterministic(tmp_path, catalogs):

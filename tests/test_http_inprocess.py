@@ -168,3 +168,70 @@ def test_a_huge_legacy_body_is_413_before_it_is_parsed(asgi_client):
     response = asgi_client.post("/anisearchmodel/anime", content=b"[" * 1_000_000,
                                 headers={"Content-Type": "application/json"})
     assert response.status_code == 413 and "error" in response.json()
+
+
+def _v1(client, query, **extra):
+    response = client.post("/v1/search", json={"kind": "anime", "query": query, **extra})
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+def test_every_v1_result_says_what_matched_and_where_it_came_from(asgi_client, small_catalogs):
+    sources = set(small_catalogs["anime"].synopses["source"])
+    for mode in ("hybrid", "dense", "lexical"):
+        for record in _v1(asgi_client, "an elf mage outlives her hero party", mode=mode):
+            assert record["matched"] and record["matched"] in record["synopsis"]
+            assert record["matched_source"] in sources
+
+
+def _a_title_with_two_synopses(catalog):
+    """A title whose first two synopses are really different texts (not one with "..." added)."""
+    for item_id, texts in catalog.synopses.groupby("item_id")["text"]:
+        first, second = (set(t.lower().split()) for t in list(texts)[:2]) if len(texts) > 1 else (set(), set())
+        if first and len(first & second) < 0.5 * len(first | second):
+            return int(item_id), list(texts)
+    raise AssertionError("no title with two different synopses in the test catalog")
+
+
+def test_a_second_synopsis_that_matches_is_the_one_returned(asgi_client, small_catalogs):
+    item_id, texts = _a_title_with_two_synopses(small_catalogs["anime"])
+    second = texts[1]
+    for mode in ("hybrid", "lexical"):
+        record = next(r for r in _v1(asgi_client, second[:2000], mode=mode) if r["id"] == item_id)
+        assert record["synopsis"] == second and record["matched"] in second
+    legacy = asgi_client.post("/anisearchmodel/anime", json={"model": LEGACY_MODEL, "description": second[:2000]}).json()
+    assert next(r for r in legacy if r["anime_id"] == item_id)["synopsis"] == second
+
+
+def test_a_later_passage_that_matches_is_the_passage_returned(asgi_client, small_catalogs):
+    from anisim.index import DEFAULT_PASSAGE_WORDS, passages
+    catalog = small_catalogs["anime"]
+    item_id, text = next((i, t) for i, t in zip(catalog.synopses["item_id"], catalog.synopses["text"])
+                         if len(passages(t, DEFAULT_PASSAGE_WORDS)) >= 3)
+    last = passages(text, DEFAULT_PASSAGE_WORDS)[-1]
+    record = _v1(asgi_client, last, mode="dense")[0]
+    assert record["id"] == item_id and record["matched"] == last and record["synopsis"] == text
+
+
+def test_facets_count_the_catalog_tags_and_types(asgi_client, small_catalogs):
+    items = small_catalogs["manga"].items
+    facets = asgi_client.get("/v1/facets?kind=manga").json()
+    assert facets["total"] == len(items)
+    genres = {g["name"]: g["count"] for g in facets["genres"]}
+    assert genres["Action"] == sum("Action" in (g or []) for g in items["genres"])
+    assert {t["name"] for t in facets["types"]} == {t for t in items["type"] if t}
+    assert facets["years"]["min"] <= facets["years"]["max"]
+    for bad in ("/v1/facets", "/v1/facets?kind=novel"):
+        response = asgi_client.get(bad)
+        assert response.status_code == 400 and set(response.json()) == {"error"}
+
+
+def test_the_search_page_is_at_the_root_and_the_openapi_page_at_docs(asgi_client):
+    page = asgi_client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'id="q"' in page.text and "/page/page.js" in page.text and 'href="/docs"' in page.text
+    assert asgi_client.get("/page/page.js").status_code == 200
+    assert asgi_client.get("/page/page.css").headers["content-type"].startswith("text/css")
+    docs = asgi_client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert asgi_client.get("/page/nothing.js").status_code == 404

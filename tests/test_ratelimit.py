@@ -35,6 +35,9 @@ def test_loopback_and_health_are_exempt_by_default():
     assert [_call(app, "127.0.0.1")[0] for _ in range(5)] == [200] * 5
     app = RateLimitMiddleware(_ok, Settings(rate_limit=0.5, rate_burst=1, rate_limit_local=True))
     assert [_call(app, "10.0.0.9", "/v1/health")[0] for _ in range(3)] == [200] * 3
+    for path in ("/", "/page/page.js", "/page/page.css"):  # loading the search page is never limited
+        assert _call(app, "10.0.0.9", path)[0] == 200
+    assert [_call(app, "10.0.0.9", "/v1/facets")[0] for _ in range(2)] == [200, 429]
 
 
 def test_off_when_rate_is_zero():

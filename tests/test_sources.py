@@ -1,5 +1,6 @@
 """Each reader on the real files, and on malformed ones (a clear error naming the file)."""
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,8 @@ DATA = Settings.from_env().data_dir
 
 
 def test_jikan_json_reader_reads_a_real_season():
-    frame = sources.read_jikan_json(DATA / "anime/mal_seasonal_ate329/2023/fall.json")
+    frame, precedence = sources.read_source(DATA / "anime/mal_seasonal_ate329/2023/fall.json")
+    assert precedence == sources.JIKAN_JSON
     frieren = frame[frame["id"] == 52991].iloc[0]
     assert frieren["title_english"] == "Frieren: Beyond Journey's End"
     assert frieren["genres"] == ["Adventure", "Drama", "Fantasy"]
@@ -45,6 +47,7 @@ def test_csv_reader_reads_the_typed_layout():
     ("bad.json", "[{\"mal_id\": 1,", "not readable as JSON"),
     ("obj.json", "{\"mal_id\": 1}", "expected a JSON list"),
     ("cols.json", "[{\"mal_id\": 1, \"title\": \"x\"}]", "missing required column(s) synopsis"),
+    ("title.json", "{\"idMal\": 1, \"title\": \"x\", \"synopsis\": null}", "needs an integer id/idMal, a title object"),
     ("bad.parquet", "not parquet at all", "not readable as parquet"),
     ("noid.csv", "title,description\nx,y\n", "missing required id column"),
     ("nosyn.csv", "item_id,title\n1,x\n", "missing required column synopsis"),
@@ -54,7 +57,7 @@ def test_malformed_files_give_one_line_errors_naming_the_file(tmp_path: Path, na
     path = tmp_path / name
     path.write_text(content)
     with pytest.raises(SourceError) as caught:
-        sources.read_source(path)
+        sources.read_source(path)[0]
     assert str(path) in str(caught.value) and message in str(caught.value)
     assert "\n" not in str(caught.value)
 
@@ -105,3 +108,49 @@ def test_metadata_fills_fields_but_never_makes_a_title_searchable(tmp_path):
     assert berserk["title"] == "Berserk" and berserk["title_english"] == "Berserk EN" and berserk["members"] == 725079
     assert report.filled["members"] == 1 and report.rows_without_synopsis == 0
     assert any("manga-metadata" in line for line in report.lines())
+
+
+MAPPER = DATA / "anime/anime_mapper.jsonl"
+
+
+def test_the_anime_mapper_reader_keeps_mal_tags_apart_from_other_sites_tags():
+    frame = sources.read_anime_mapper_jsonl(MAPPER)
+    assert len(frame) == 25_894 and frame["id"].is_unique and list(frame.columns) == sources.SOURCE_COLUMNS
+    bebop = frame.set_index("id").loc[1]
+    assert (bebop["title"], bebop["title_english"]) == ("Cowboy Bebop", "Cowboy Bebop")
+    assert (bebop["type"], bebop["episodes"]) == ("TV", 26)
+    assert bebop["start_date"] == "1998-04-03" and bebop["start_year"] == 1998 and bebop["score"] == 8.75
+    assert bebop["genres"] == ["Action", "Award Winning", "Sci-Fi", "Adventure", "Drama", "Comedy"]
+    assert bebop["themes"] == ["Space", "Detective"]
+    assert {"Space Travel", "Bounty Hunter", "Science Fiction"} <= set(bebop["tags"])
+    assert {"id": 5, "relation": "SIDE_STORY"} in bebop["related"]
+    assert set(frame["type"].dropna()) == {"TV", "Movie", "OVA", "ONA", "Music", "Special", "TV Special", "CM", "PV"}
+
+
+@pytest.mark.parametrize("lines, message", [
+    (['{"idMal": 1, "title": {"romaji": "A"}, "synopsis": "x"}', '{"idMal": 2, "title": '], ":2: not a JSON object"),
+    (['{"idMal": 1, "title": {"romaji": "A"}, "synopsis": "x"}', "", "[1, 2]"], ":3: not a JSON object"),
+    (['{"title": {"romaji": "A"}, "synopsis": "x"}'], ":1: each title needs an integer id/idMal"),
+    (['{"idMal": 3, "title": "A", "synopsis": "x"}'], ":1: each title needs an integer id/idMal, a title object"),
+    (['{"idMal": 3, "title": {"romaji": "A"}}'], ":1: each title needs an integer id/idMal, a title object and a synopsis key"),
+])
+def test_a_malformed_mapper_line_is_named_by_file_and_line(tmp_path, lines, message):
+    path = tmp_path / "mapper.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SourceError) as caught:
+        sources.read_source(path)
+    assert str(caught.value).startswith(f"{path}{message}") and "\n" not in str(caught.value)
+
+
+def test_the_upstream_layout_of_one_json_file_per_title_reads_like_the_jsonl(tmp_path):
+    lines = MAPPER.read_text(encoding="utf-8").splitlines()[:30]
+    (tmp_path / "files/anime/000").mkdir(parents=True)
+    (tmp_path / "lines/anime").mkdir(parents=True)
+    for line in lines:
+        (tmp_path / "files/anime/000" / f"{json.loads(line)['id']}.json").write_text(line)
+    (tmp_path / "lines/anime/mapper.jsonl").write_text("\n".join(lines) + "\n")
+    frame, precedence = sources.read_source(tmp_path / "files/anime/000/1.json")
+    assert precedence == sources.ANIME_MAPPER and frame.iloc[0]["title"] == "Cowboy Bebop"
+    per_title, per_line = build_catalog(tmp_path / "files", "anime")[0], build_catalog(tmp_path / "lines", "anime")[0]
+    assert len(per_title.items) > 20 and per_title.content_hash() == per_line.content_hash()
+    assert per_title.items.equals(per_line.items)

@@ -18,7 +18,7 @@ import numpy as np
 from anisim.api.records import RecordMaker
 from anisim.catalog import load_catalog
 from anisim.errors import AnisimError, ModelUnavailable, NotReady
-from anisim.filters import Filters
+from anisim.filters import Filters, facet_counts
 from anisim.index import load_index
 from anisim.models import LEGACY_ALLOWED, ModelSpec, available_names, lookup, resolve
 from anisim.ranking import Page
@@ -48,6 +48,7 @@ class Backend:
         self.default_model = self.specs[0].name
         self.searchers: dict[tuple[str, str], Searcher] = {}
         self.records: dict[str, RecordMaker] = {}
+        self.facets: dict[str, dict] = {}
         self.problems: dict[str, str] = {}
         for kind in KINDS:
             self._load(kind)
@@ -64,6 +65,7 @@ class Backend:
             log.error("%s search unavailable: %s", kind, problem)
             return
         self.records[kind] = RecordMaker(catalog)
+        self.facets[kind] = facet_counts(catalog)
         log.info("%s loaded: %d titles, %d model(s) in %.1f s", kind, len(catalog.items), len(self.specs),
                  time.perf_counter() - started)
 

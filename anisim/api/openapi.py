@@ -46,12 +46,14 @@ def _legacy_route() -> dict[str, Any]:
     }}
 
 
-def _get_route(summary: str, operation: str, schema: dict[str, Any], unavailable: bool = False) -> dict[str, Any]:
+def _get_route(summary: str, operation: str, schema: dict[str, Any], unavailable: bool = False,
+               parameters: list[dict[str, Any]] | None = None, errors: tuple[int, ...] = ()) -> dict[str, Any]:
     body = {"content": {"application/json": {"schema": schema}}}
-    responses = {"200": {"description": summary, **body}}
+    responses = {"200": {"description": summary, **body}, **_error_responses(list(errors))}
     if unavailable:
         responses["503"] = {"description": "not ready: the same body, with the problems and Retry-After", **body}
-    return {"get": {"tags": ["Service info"], "operationId": operation, "summary": summary, "responses": responses}}
+    return {"get": {"tags": ["Service info"], "operationId": operation, "summary": summary, "responses": responses,
+                    **({"parameters": parameters} if parameters else {})}}
 
 
 def complete(document: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +76,11 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
                                      "list_models", {"type": "array", "items": JSON_OBJECT})
     paths["/v1/health"] = _get_route("200 only when every index is loaded and the encoder answers now",
                                      "health", JSON_OBJECT, unavailable=True)
+    paths["/v1/facets"] = _get_route(
+        "every genre, theme, demographic and type of a kind with its count, and the year and score ranges",
+        "facets", JSON_OBJECT, errors=(400, 503),
+        parameters=[{"name": "kind", "in": "query", "required": True,
+                     "schema": {"type": "string", "enum": ["anime", "manga"]}}])
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = {"type": "object", "required": ["error"], "additionalProperties": False,
                         "properties": {"error": {"type": "string", "description": "one line; never the input"}}}

@@ -20,7 +20,9 @@ from anisim.settings import Settings
 
 LOOPBACK = ("127.", "::1", "localhost")
 MAX_TRACKED_CLIENTS = 10_000  # past this, buckets start afresh: memory stays bounded
-EXEMPT_PATHS = ("/readyz", "/livez", "/healthz", "/metrics", "/v1/health")
+# Probes and the search page's static files (a page load is several requests) are never limited.
+EXEMPT_PATHS = ("/readyz", "/livez", "/healthz", "/metrics", "/v1/health", "/", "/docs", "/docs.json")
+EXEMPT_PREFIXES = ("/page/", "/static_content/")
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
@@ -56,7 +58,8 @@ class RateLimitMiddleware:
         self.buckets: dict[str, TokenBucket] = {}
 
     def _wait(self, scope: Scope) -> float:
-        if self.rate <= 0 or scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+        path = scope.get("path", "")
+        if self.rate <= 0 or scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
             return 0.0
         client = (scope.get("client") or ("unknown", 0))[0]
         if not self.limit_loopback and client.startswith(LOOPBACK):

@@ -12,14 +12,14 @@ import math
 from typing import Any
 
 from anisim.catalog import Catalog
-from anisim.ranking import Page
+from anisim.ranking import Match, Page
 
 _LEGACY_STATUS = {"publishing": "currently_publishing"}
 LIST_FIELDS = ("genres", "themes", "demographics", "title_synonyms")
 V1_FIELDS = (
     "id", "title", "title_english", "title_japanese", "title_synonyms", "type", "status",
     "episodes", "chapters", "volumes", "start_year", "start_date", "start_season", "score", "members",
-    "popularity", "genres", "themes", "demographics", "image_url", "url", "adult",
+    "popularity", "genres", "themes", "demographics", "tags", "image_url", "url", "adult",
 )
 
 
@@ -52,24 +52,43 @@ class RecordMaker:
     def __init__(self, catalog: Catalog) -> None:
         self.kind = catalog.kind
         self.items = catalog.items.to_dict(orient="records")
-        primary = catalog.synopses.drop_duplicates("item_id", keep="first")
-        self.synopsis = dict(zip(primary["item_id"], primary["text"]))
+        self.titles = dict(zip(catalog.items["id"], catalog.items["title"]))
+        self.synopsis_texts = catalog.synopses["text"].tolist()
+        self.synopsis_sources = catalog.synopses["source"].tolist()
+        primary = catalog.synopses.reset_index().drop_duplicates("item_id", keep="first")
+        self.first_synopsis = dict(zip(primary["item_id"], primary["index"]))
+
+    def _matches(self, page: Page) -> list[Match]:
+        """What matched each result; a title's first synopsis where the page does not say."""
+        if page.matches:
+            return list(page.matches)
+        firsts = [self.first_synopsis[self.items[int(p)]["id"]] for p in page.positions]
+        return [Match(self.synopsis_texts[s], s) for s in firsts]
 
     def legacy(self, page: Page) -> list[dict[str, Any]]:
-        return [self._legacy_one(int(p), int(r), float(s))
-                for p, r, s in zip(page.positions, page.ranks, page.scores)]
+        """The old records; `synopsis` is the whole synopsis whose text matched best (as the old API did)."""
+        return [self._legacy_one(int(p), int(r), float(s), self.synopsis_texts[m.synopsis])
+                for p, r, s, m in zip(page.positions, page.ranks, page.scores, self._matches(page))]
 
     def v1(self, page: Page) -> list[dict[str, Any]]:
+        """v1 records: the metadata, the best-matching synopsis, and `matched`, the very text (a
+        synopsis or a passage of one) that matched, with the source it came from."""
         out = []
-        for position, rank, score in zip(page.positions, page.ranks, page.scores):
+        for position, rank, score, match in zip(page.positions, page.ranks, page.scores, self._matches(page)):
             item = self.items[int(position)]
             record = {field: json_safe(item[field]) for field in V1_FIELDS}
-            record.update(kind=self.kind, synopsis=self.synopsis[item["id"]], rank=int(rank),
-                          similarity=round(float(score), 6))
+            record.update(kind=self.kind, synopsis=self.synopsis_texts[match.synopsis], matched=match.text,
+                          matched_source=self.synopsis_sources[match.synopsis], related=self._related(item),
+                          rank=int(rank), similarity=round(float(score), 6))
             out.append(record)
         return out
 
-    def _legacy_one(self, position: int, rank: int, score: float) -> dict[str, Any]:
+    def _related(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        """Related titles (sequel, prequel, ...), with their title when they are in this catalog."""
+        return [{"id": r["id"], "relation": r["relation"], "title": self.titles.get(r["id"])}
+                for r in item["related"] or []]
+
+    def _legacy_one(self, position: int, rank: int, score: float, synopsis: str) -> dict[str, Any]:
         item = self.items[position]
         record: dict[str, Any] = {
             f"{self.kind}_id": int(item["id"]),
@@ -77,7 +96,7 @@ class RecordMaker:
             "title_japanese": item["title_japanese"],
             "type": _snake(item["type"]), "status": _snake(item["status"]),
             "score": json_safe(item["score"]),
-            "synopsis": self.synopsis[item["id"]], "background": item["background"],
+            "synopsis": synopsis, "background": item["background"],
             "main_picture": item["image_url"], "url": item["url"],
             "rank": rank, "similarity": score,
             **{field: _python_list_string(item[field]) for field in LIST_FIELDS},

@@ -1,4 +1,5 @@
-"""The routes BentoML does not declare: the legacy search contract, the model list and health.
+"""The routes BentoML does not declare: the legacy search contract, the model list, health, the
+facets, and the search page (`/`, with BentoML's OpenAPI page moved to `/docs`).
 
 They are a plain Starlette app that the service mounts, so the legacy body stays flat and its
 errors are exactly `{"error": ...}`. Each handler reaches the running service through a getter
@@ -8,21 +9,25 @@ errors are exactly `{"error": ...}`. Each handler reaches the running service th
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from anisim.api.backend import AsyncEncode, Backend
 from anisim.api.responses import error_response
 from anisim.api.schemas import parse_legacy_request
-from anisim.errors import AnisimError, NotFound
+from anisim.errors import AnisimError, NotFound, NotReady, RequestError
 from anisim.filters import Filters
 from anisim.models import REGISTRY
 from anisim.search import DEFAULT_MODE
 from anisim.settings import KINDS
+
+PAGE = Path(__file__).resolve().parent / "page"  # the search page: plain HTML, CSS and JavaScript
 
 
 class Served(Protocol):
@@ -34,8 +39,9 @@ class Served(Protocol):
     async def encoder_problems(self) -> dict[str, str]: ...
 
 
-def build_routes(current: Callable[[], Served]) -> Starlette:
-    """The Starlette app of the legacy, model-list and health routes."""
+def build_routes(current: Callable[[], Served], openapi_page: Path | None = None) -> Starlette:
+    """The Starlette app of the legacy, model-list, health and facet routes and the search page.
+    `openapi_page` is BentoML's Swagger UI page, served at `/docs` since the search page takes `/`."""
 
     async def legacy_search(request: Request) -> JSONResponse:
         """POST /anisearchmodel/{anime|manga}: the old contract, with valid JSON and honest errors."""
@@ -73,8 +79,32 @@ def build_routes(current: Callable[[], Served]) -> Starlette:
         headers = {"Retry-After": "5"} if problems else {}
         return JSONResponse(body, status_code=200 if not problems else 503, headers=headers)
 
+    async def facets(request: Request) -> JSONResponse:
+        """GET /v1/facets?kind=anime: every tag and type with its count, and the year and score ranges."""
+        kind = request.query_params.get("kind", "")
+        try:
+            if kind not in KINDS:
+                raise RequestError("'kind' must be anime or manga, e.g. /v1/facets?kind=anime")
+            if kind not in current().backend.facets:
+                raise NotReady(f"{kind} search is not available yet", 30)
+        except AnisimError as problem:
+            return error_response(problem)
+        return JSONResponse(current().backend.facets[kind])
+
+    async def search_page(request: Request) -> Response:
+        return FileResponse(PAGE / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def docs_page(request: Request) -> Response:
+        if openapi_page is None or not openapi_page.exists():
+            return error_response(NotFound("no OpenAPI page here; the spec is at /docs.json"))
+        return FileResponse(openapi_page)
+
     return Starlette(routes=[
+        Route("/", search_page, methods=["GET"]),
+        Route("/docs", docs_page, methods=["GET"]),
+        Mount("/page", StaticFiles(directory=PAGE), name="page"),
         Route("/anisearchmodel/{kind}", legacy_search, methods=["POST"]),
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/health", health, methods=["GET"]),
+        Route("/v1/facets", facets, methods=["GET"]),
     ])

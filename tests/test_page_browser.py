@@ -1,0 +1,182 @@
+"""The search page in a real headless Chromium (Debian's package, driven by Playwright) against a
+real `bentoml serve` of the small catalogs. A missing Chromium is a failure, never a skip.
+
+Covers are MAL image URLs: offline they cannot load, so image requests to other hosts are aborted
+(and must end in the placeholder); any other request that leaves the service fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import FRIEREN
+
+pytestmark = pytest.mark.server
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(os.environ.get("ANISIM_SCREENSHOTS", Path(__file__).resolve().parents[1] / "build" / "screenshots"))
+FRIEREN_QUERY = "an elf mage outlives her hero party"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    assert CHROMIUM.exists(), "Chromium is missing: `apt-get install chromium` (.ci/run installs it)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A browser page on the service that records every request leaving it."""
+
+    def __init__(self, browser, base: str, width: int = 1280) -> None:
+        self.base = base
+        self.host = urlsplit(base).netloc
+        self.offsite: list[tuple[str, str]] = []
+        self.page = browser.new_page(viewport={"width": width, "height": 1000})
+        self.page.route("**/*", self._route)
+
+    def _route(self, route) -> None:
+        request = route.request
+        if urlsplit(request.url).netloc == self.host or request.url.startswith("data:"):
+            route.continue_()
+            return
+        self.offsite.append((request.resource_type, request.url))
+        route.abort()
+
+    def open(self, path: str = "/") -> Visit:
+        self.page.goto(self.base + path)
+        self.page.wait_for_selector("#tags .facet-chips button", state="attached")  # facets loaded (filters folded)
+        return self
+
+    def search(self, text: str) -> list[str]:
+        self.page.fill("#q", text)
+        self.page.press("#q", "Enter")  # the keyboard alone searches
+        return self.wait_for_results()
+
+    def wait_for_results(self) -> list[str]:
+        self.page.wait_for_selector("#cards .card")
+        self.page.wait_for_function("!document.querySelector('#results').hasAttribute('aria-busy')")
+        return self.titles()
+
+    def titles(self) -> list[str]:
+        return self.page.locator("#cards .card .title").all_inner_texts()
+
+    def ranks(self) -> list[str]:
+        return self.page.locator("#cards .card .rank").all_inner_texts()
+
+    def range_text(self) -> str:
+        return self.page.inner_text("#range")
+
+    def total(self) -> int:
+        return int(re.search(r"of ([\d,]+)", self.range_text())[1].replace(",", ""))
+
+    def close(self) -> None:
+        """Every request that left the service was a cover image (aborted); nothing else."""
+        others = [(kind, url) for kind, url in self.offsite if kind != "image"]
+        self.page.close()
+        assert not others, f"the page asked other hosts for: {others}"
+
+
+@pytest.fixture()
+def visit(browser, server):
+    visit = Visit(browser, server)
+    yield visit
+    visit.close()
+
+
+def test_a_description_finds_frieren_first_with_cover_chips_and_the_matched_passage(visit, small_catalogs):
+    titles = visit.open().search(FRIEREN_QUERY)
+    frieren = small_catalogs["anime"].items.set_index("id").loc[FRIEREN]
+    assert titles[0] == frieren["title"]
+    first = visit.page.locator("#cards .card").first
+    assert first.locator(".rank").inner_text() == "#1"
+    assert first.locator(".english").inner_text() == frieren["title_english"]
+    first.locator(".cover .placeholder").wait_for()  # offline: the MAL cover fails, the placeholder stays
+    assert "Frieren" in first.locator(".cover .placeholder").get_attribute("aria-label")
+    assert set(first.locator(".chips li").all_inner_texts()) >= {"Adventure", "Drama", "Fantasy"}
+    marked = {m.lower() for m in first.locator(".matched blockquote mark").all_inner_texts()}
+    assert marked & {"elf", "mage", "hero", "party"}
+    assert first.locator("a.mal-link").get_attribute("href") == frieren["url"]
+    assert visit.range_text() == f"1-10 of {len(small_catalogs['anime'].items):,}"
+    assert re.search(r"\?q=an\+elf\+mage", visit.page.url)
+    assert any(kind == "image" for kind, _ in visit.offsite)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    visit.page.screenshot(path=str(SCREENSHOTS / "search-page.png"), full_page=True)
+
+
+def test_a_genre_filter_narrows_the_results_and_the_total(visit):
+    visit.open().search("a hero fights demons to save the kingdom")
+    before = visit.total()
+    visit.page.click("#filters summary")
+    visit.page.click("#tags button[data-name='Fantasy']")
+    visit.page.wait_for_function(f"!document.querySelector('#range').textContent.endsWith('of {before:,}')")
+    visit.wait_for_results()
+    assert 0 < visit.total() < before
+    for card in visit.page.locator("#cards .card").all():
+        assert "Fantasy" in card.locator(".chips li").all_inner_texts()
+    assert "genre=Fantasy" in visit.page.url
+
+
+def test_page_two_shows_ranks_11_to_20_and_a_reload_or_back_restores_the_state(visit):
+    first_page = visit.open().search("a boy reborn as a slime in another world")
+    visit.page.click("#next")
+    visit.page.wait_for_url(re.compile(r"page=2"))
+    visit.page.wait_for_function("document.querySelector('#cards .rank').textContent === '#11'")
+    assert visit.ranks() == [f"#{r}" for r in range(11, 21)]
+    assert visit.range_text().startswith("11-20 of ")
+    second_page = visit.titles()
+    visit.page.go_back()
+    visit.page.wait_for_function("document.querySelector('#cards .rank').textContent === '#1'")
+    assert visit.titles() == first_page
+    visit.page.go_forward()
+    visit.page.wait_for_function("document.querySelector('#cards .rank').textContent === '#11'")
+    visit.page.reload()
+    assert visit.wait_for_results() == second_page and visit.ranks()[0] == "#11"
+    assert visit.page.input_value("#q") == "a boy reborn as a slime in another world"
+
+
+def test_more_like_this_lists_similar_titles_and_not_the_title_itself(visit):
+    visit.open().search(FRIEREN_QUERY)
+    first = visit.page.locator("#cards .card").first
+    title = first.locator(".title").inner_text()
+    first.locator("button.like").click()
+    visit.page.wait_for_url(re.compile(rf"like={FRIEREN}"))
+    visit.page.wait_for_function("document.querySelector('#summary').textContent.startsWith('Titles like')")
+    titles = visit.wait_for_results()
+    assert len(titles) == 10 and title not in titles
+    assert title in visit.page.inner_text("#summary")
+
+
+def test_an_empty_query_and_no_results_get_clear_messages(visit):
+    visit.open()
+    visit.page.press("#q", "Enter")
+    assert "Type a description" in visit.page.inner_text("#status")
+    visit.page.goto(f"{visit.base}/?q=alchemy&from=2199&to=2199")
+    visit.page.wait_for_function("document.querySelector('#status').textContent.includes('No titles match')")
+
+
+def test_the_page_fits_a_phone_screen(browser, server):
+    visit = Visit(browser, server, width=390)
+    visit.open().search(FRIEREN_QUERY)
+    assert visit.page.evaluate("document.documentElement.scrollWidth") <= 390
+    visit.page.screenshot(path=str(SCREENSHOTS / "search-page-phone.png"), full_page=False)
+    visit.close()
+
+
+def test_a_503_from_a_missing_index_shows_a_message(browser, half_served):
+    visit = Visit(browser, half_served)
+    visit.page.goto(f"{half_served}/?q=a+hunter+levels+up&kind=manga")
+    visit.page.wait_for_function("document.querySelector('#status').classList.contains('error')")
+    message = visit.page.inner_text("#status")
+    assert "not available right now" in message and "Try again in" in message
+    assert visit.page.locator("#results").is_hidden()
+    assert "unavailable" in visit.page.text_content("#tags")  # in the (folded) filters
+    visit.close()
