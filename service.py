@@ -17,13 +17,13 @@ import _bentoml_impl.server
 import bentoml
 import numpy as np
 
-from anisim.api.backend import Answer, Backend
 from anisim.api.guard import RequestGuard
 from anisim.api.logs import quiet_logs
 from anisim.api.ratelimit import RateLimitMiddleware
 from anisim.api.responses import answers_errors
 from anisim.api.routes import build_routes
 from anisim.api.schemas import V1_BODIES, SearchFilters, SearchRequest, SearchResponse, SimilarRequest
+from anisim.encoder import Embedder, encode_pairs  # light: an engine's library loads when one is made
 from anisim.errors import NotReady
 from anisim.models import resolve
 from anisim.settings import Settings
@@ -45,7 +45,6 @@ class Encoder:
     """Loads every served model once (on the GPU when there is one); encodes batches of queries."""
 
     def __init__(self) -> None:
-        from anisim.encoder import Embedder  # the engine (ONNX Runtime or torch) loads only in this process
         self.embedders = {name: Embedder.for_settings(resolve(name), SETTINGS) for name in SETTINGS.models}
         for name, embedder in self.embedders.items():
             embedder.encode(["warm-up"])
@@ -54,13 +53,11 @@ class Encoder:
     @bentoml.api(batchable=True, max_batch_size=SETTINGS.batch_size, max_latency_ms=SETTINGS.batch_latency_ms)
     def encode(self, pairs: list[list[str]]) -> np.ndarray:
         """[model, text] pairs; adaptive batching encodes concurrent calls together."""
-        from anisim.encoder import encode_pairs
         return encode_pairs(self.embedders, pairs)
 
     @bentoml.api
     def encode_now(self, pairs: list[list[str]]) -> np.ndarray:
         """No batching, no waiting: for a request that is alone (see AniSearch.encode_query)."""
-        from anisim.encoder import encode_pairs
         return encode_pairs(self.embedders, pairs)
 
     @bentoml.api
@@ -81,17 +78,30 @@ class AniSearch:
     encoder = bentoml.depends(Encoder)
 
     def __init__(self) -> None:
+        from anisim.api.backend import Backend  # catalogs and indexes: in the API worker only
+        from anisim.encoder import lone_query_encoders
         self.backend = Backend(SETTINGS)
+        self.local = lone_query_encoders(SETTINGS)  # ONNX Runtime here on a CPU host; {} on a GPU host
         self.waiting = 0  # queries of this worker now waiting for their vector
 
     async def encode_query(self, model: str, text: str) -> np.ndarray:
-        """The query's unit vector from the Encoder service, or NotReady after a bounded wait.
-
-        Batched with concurrent requests; a request that is alone skips the batcher, whose
-        learned wait (inflated after a burst of load) would otherwise delay it for nothing.
-        Encoding is idempotent, so a failed call is retried once within the same wait."""
-        call = self.encoder.to_async.encode_now if self.waiting == 0 else self.encoder.to_async.encode
+        """The query's unit vector. A query that is alone is encoded here when this host encodes
+        on the CPU (the hop to the Encoder process cost ~5 ms of a ~20 ms answer), or else sent past
+        the batcher, whose learned wait (inflated after a burst of load) would delay it for nothing;
+        concurrent queries go to the Encoder service's adaptive batching."""
+        alone = self.waiting == 0
         self.waiting += 1
+        try:
+            if alone and model in self.local:
+                return (await asyncio.to_thread(self.local[model].encode, [text]))[0]
+            return await self.remote_vector(model, text, alone)
+        finally:
+            self.waiting -= 1
+
+    async def remote_vector(self, model: str, text: str, alone: bool) -> np.ndarray:
+        """From the Encoder service, or NotReady after a bounded wait. Encoding is idempotent, so a
+        failed call is retried once within the same wait."""
+        call = self.encoder.to_async.encode_now if alone else self.encoder.to_async.encode
         try:
             async with asyncio.timeout(SETTINGS.encoder_wait_s):
                 try:
@@ -102,8 +112,6 @@ class AniSearch:
         except Exception as problem:  # noqa: BLE001 (timeout, or the retry failed too)
             log.error("encoder unavailable (%s)", type(problem).__name__)
             raise NotReady("the encoder is not answering; retry shortly", retry_after=5) from None
-        finally:
-            self.waiting -= 1
         return np.asarray(vectors, dtype=np.float32)[0]
 
     async def encoder_problems(self) -> dict[str, str]:
@@ -125,7 +133,7 @@ class AniSearch:
         """Search titles of one kind by description. Filters apply before ranking, so pages stay full."""
         answer = await self.backend.search(kind, query, model, mode, page, page_size, filters.to_filters(),
                                            self.encode_query)
-        return self.page_response(kind, page, page_size, answer)
+        return self.backend.v1_response(kind, page, page_size, answer)
 
     @bentoml.api(route="/v1/similar", input_spec=SimilarRequest)
     @answers_errors
@@ -133,12 +141,7 @@ class AniSearch:
                       filters: SearchFilters) -> SearchResponse:
         """More like this: titles nearest in meaning to the title with this MAL id (never itself)."""
         answer = self.backend.similar(kind, id, model, page, page_size, filters.to_filters())
-        return self.page_response(kind, page, page_size, answer)
-
-    def page_response(self, kind: str, page: int, page_size: int, answer: Answer) -> SearchResponse:
-        return SearchResponse(kind=kind, model=answer.model, mode=answer.mode, page=page, page_size=page_size,
-                              total=answer.page.total, has_more=answer.page.has_more,
-                              results=self.backend.records[kind].v1(answer.page))
+        return self.backend.v1_response(kind, page, page_size, answer)
 
 
 AniSearch.add_asgi_middleware(RateLimitMiddleware, settings=SETTINGS)

@@ -10,15 +10,17 @@ catalog (they cannot be searched) and counted in the report.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from anisim import sources
 from anisim.atomic import atomic_path
 from anisim.errors import SourceError
-from anisim.taxonomy import is_adult
+from anisim.taxonomy import TAG_FIELDS, is_adult
 from anisim.text import clean_synopsis
 
 ITEM_COLUMNS = [
@@ -199,3 +201,27 @@ def load_catalog(root: Path, kind: str) -> Catalog:
     items["related"] = [None if v is None else [{"id": int(r["id"]), "relation": r["relation"]} for r in v]
                         for v in items["related"]]
     return Catalog(kind, items, pd.read_parquet(synopses_path))
+
+
+def _counted(values: list[object]) -> list[dict[str, Any]]:
+    """[{"name", "count"}], most common first, then by name."""
+    counts = Counter(v for v in values if v)
+    return [{"name": name, "count": n} for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _range(values: list[object]) -> dict[str, Any]:
+    known = [v.item() if hasattr(v, "item") else v for v in values if pd.notna(v)]
+    return {"min": min(known), "max": max(known)} if known else {"min": None, "max": None}
+
+
+def facet_counts(catalog: Catalog) -> dict[str, Any]:
+    """What a filter UI can offer for a catalog: every tag and type with its number of titles, and
+    the range of years and scores (so a page's filters come from the data, not a fixed list)."""
+    items = catalog.items
+    return {
+        "kind": catalog.kind, "total": len(items),
+        **{field: _counted([t for tags in items[field] for t in (tags or [])]) for field in TAG_FIELDS},
+        "types": _counted(list(items["type"])),
+        "years": _range(list(items["start_year"])), "scores": _range(list(items["score"])),
+        "adult": int(sum(bool(a) for a in items["adult"])),
+    }

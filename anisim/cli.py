@@ -17,8 +17,7 @@ from anisim.engines import ENGINES
 from anisim.errors import AnisimError
 from anisim.index import DEFAULT_PASSAGE_WORDS
 from anisim.pairs import SPLITS
-from anisim.search import DEFAULT_MODE, MODES
-from anisim.settings import KINDS, Settings
+from anisim.settings import DEFAULT_MODE, KINDS, MODES, Settings
 
 SETTINGS = Settings.from_env()
 
@@ -51,7 +50,7 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
     from anisim.prepare import prepare
     specs = [resolve(name) for name in args.models.split(",")]
     settings = dataclasses.replace(SETTINGS, data_dir=args.sources, home=args.home, engine=args.engine)
-    print("\n".join(prepare(specs, settings, tuple(args.kind), args.passage_words, args.device)))
+    prepare(specs, settings, tuple(args.kind), args.passage_words, args.device, say=lambda line: print(line, flush=True))
 
 
 def _cmd_search(args: argparse.Namespace) -> None:
@@ -61,7 +60,7 @@ def _cmd_search(args: argparse.Namespace) -> None:
     from anisim.search import Query, Searcher
     spec = resolve(args.model)
     searcher = Searcher.open(args.kind, spec, args.home)
-    encode = Embedder(spec, SETTINGS.engine, args.home).encode
+    encode = Embedder(spec, SETTINGS.engine, args.home, latency=True).encode
     page = searcher.search(Query.parse(args.query, args.mode), encode, args.page, args.page_size)
     for record in RecordMaker(searcher.catalog).v1(page):
         english = f" ({record['title_english']})" if record["title_english"] else ""

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from anisim.engines import ENGINES, export_is_current
-from anisim.models import ModelSpec
+from anisim.models import ModelSpec, resolve
 from anisim.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,21 +54,24 @@ class Embedder:
     """A loaded model on one engine. Load once (seconds), encode many times."""
 
     def __init__(self, spec: ModelSpec, engine: str = "auto", home: Path | None = None,
-                 device: str | None = None) -> None:
+                 device: str | None = None, latency: bool = False) -> None:
+        """`latency`: on the CPU, spend every core on each text, one text at a time (a lone query's
+        answer time) rather than spreading texts over the cores (throughput: a corpus, a batch)."""
         self.spec = spec
         self.engine = choose_engine(engine, spec, home, device)
         if self.engine == "onnx":
             from anisim.engines.onnxrt import OnnxEngine
-            self.runner = OnnxEngine(spec, home)
+            self.runner = OnnxEngine(spec, home, latency=latency)
         else:
             from anisim.engines.pytorch import TorchEngine
             self.runner = TorchEngine(spec, device)
         self.device = self.runner.device
 
     @classmethod
-    def for_settings(cls, spec: ModelSpec, settings: Settings, device: str | None = None) -> Embedder:
+    def for_settings(cls, spec: ModelSpec, settings: Settings, device: str | None = None,
+                     latency: bool = False) -> Embedder:
         """The engine and export folder the settings name (`ANISIM_ENGINE`, `ANISIM_HOME`)."""
-        return cls(spec, settings.engine, settings.home, device)
+        return cls(spec, settings.engine, settings.home, device, latency)
 
     @property
     def max_seq_length(self) -> int:
@@ -102,3 +105,17 @@ def encode_pairs(embedders: dict[str, Embedder], pairs: list[list[str]]) -> np.n
         if rows:
             out[rows] = embedder.encode([pairs[i][1] for i in rows])
     return out
+
+
+def lone_query_encoders(settings: Settings) -> dict[str, Embedder]:
+    """ONNX Runtime embedders of the served models, warmed up, where the settings pick that engine
+    on this machine (a CPU host); {} where they pick torch (a GPU host). The API worker encodes a
+    lone query with these itself: on a CPU, the hop to the Encoder service costs a quarter of the
+    answer's time, and batching buys nothing for one query."""
+    encoders = {}
+    for name in settings.models:
+        spec = resolve(name)
+        if choose_engine(settings.engine, spec, settings.home) == "onnx":
+            encoders[name] = Embedder(spec, "onnx", settings.home, latency=True)
+            encoders[name].encode(["warm-up"])
+    return encoders

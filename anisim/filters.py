@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from anisim.catalog import Catalog
+from anisim.taxonomy import TAG_FIELDS
 
-TAG_FIELDS = ("genres", "themes", "demographics")
+if TYPE_CHECKING:
+    from anisim.catalog import Catalog
 
 
 class Facets:
@@ -64,26 +63,3 @@ class Filters:
             allowed &= ~facets.adult
         return allowed
 
-
-def _counted(values: list[object]) -> list[dict[str, Any]]:
-    """[{"name", "count"}], most common first, then by name."""
-    counts = Counter(v for v in values if v)
-    return [{"name": name, "count": n} for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-
-
-def _range(values: list[object]) -> dict[str, Any]:
-    known = [v.item() if hasattr(v, "item") else v for v in values if pd.notna(v)]
-    return {"min": min(known), "max": max(known)} if known else {"min": None, "max": None}
-
-
-def facet_counts(catalog: Catalog) -> dict[str, Any]:
-    """What a filter UI can offer for a catalog: every tag and type with its number of titles, and
-    the range of years and scores (so a page's filters come from the data, not a fixed list)."""
-    items = catalog.items
-    return {
-        "kind": catalog.kind, "total": len(items),
-        **{field: _counted([t for tags in items[field] for t in (tags or [])]) for field in TAG_FIELDS},
-        "types": _counted(list(items["type"])),
-        "years": _range(list(items["start_year"])), "scores": _range(list(items["score"])),
-        "adult": int(sum(bool(a) for a in items["adult"])),
-    }

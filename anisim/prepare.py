@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from anisim.catalog import build_catalog, save_catalog
 from anisim.encoder import Embedder, gpu_present
 from anisim.engines import export_is_current, onnx_dir
 from anisim.errors import IndexProblem
-from anisim.index import DEFAULT_PASSAGE_WORDS, build_index, load_index
+from anisim.index import DEFAULT_PASSAGE_WORDS, PASSAGES_PER_SYNOPSIS, build_index, load_index
 from anisim.models import ModelSpec
 from anisim.settings import KINDS, Settings
 
@@ -37,30 +38,31 @@ def ensure_export(spec: ModelSpec, settings: Settings) -> str | None:
 
 
 def prepare(specs: list[ModelSpec], settings: Settings, kinds: tuple[str, ...] = KINDS,
-            passage_words: int = DEFAULT_PASSAGE_WORDS, device: str | None = None) -> list[str]:
-    """Build catalogs, exports and each model's indexes as needed; returns report lines for a person."""
-    lines = []
+            passage_words: int = DEFAULT_PASSAGE_WORDS, device: str | None = None,
+            say: Callable[[str], None] = print) -> None:
+    """Build catalogs, exports and each model's indexes as needed, telling a person (`say`) what
+    each step did as soon as it is done."""
     catalogs = []
     for kind in kinds:
         catalog, report = build_catalog(settings.data_dir, kind)
         save_catalog(catalog, settings.catalog_dir)
         catalogs.append(catalog)
-        lines += report.lines()
+        say("\n".join(report.lines()))
     for spec in specs:
-        if needs_export(settings, device):
-            lines += [line for line in [ensure_export(spec, settings)] if line]
+        exported = ensure_export(spec, settings) if needs_export(settings, device) else None
+        if exported:
+            say(exported)
         embedder = None
         for catalog in catalogs:
             try:
                 index = load_index(catalog, spec, settings.home)
-                if index.manifest.get("passage_words") == passage_words:
-                    lines.append(f"  {catalog.kind} index for {spec.name} is up to date "
-                                 f"({index.manifest['rows']:,} rows)")
+                layout = (index.manifest.get("passage_words"), index.manifest.get("passages_per_synopsis"))
+                if layout == (passage_words, PASSAGES_PER_SYNOPSIS):
+                    say(f"  {catalog.kind} index for {spec.name} is up to date ({index.manifest['rows']:,} rows)")
                     continue
             except IndexProblem as problem:
                 log.info("building the %s index: %s", catalog.kind, problem)
             embedder = embedder or Embedder.for_settings(spec, settings, device)
             _, stats = build_index(catalog, embedder, settings.home, passage_words)
-            lines.append(f"  {catalog.kind} index for {spec.name}: encoded {stats['encoded']:,} texts in "
-                         f"{stats['seconds']} s with {embedder.engine}, reused {stats['reused']:,}")
-    return lines
+            say(f"  {catalog.kind} index for {spec.name}: encoded {stats['encoded']:,} texts in "
+                f"{stats['seconds']} s ({stats['rate']} texts/s) with {embedder.engine}, reused {stats['reused']:,}")

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, get_args
 
 import numpy as np
 
@@ -28,12 +27,10 @@ from anisim.index import Index, load_index
 from anisim.lexical import LexicalScorer, item_documents
 from anisim.models import ModelSpec
 from anisim.ranking import Match, Page, page_of
+from anisim.settings import DEFAULT_MODE, MODES
 from anisim.similarity import DenseScorer
 from anisim.text import clean_query
 
-Mode = Literal["hybrid", "dense", "lexical"]
-MODES: tuple[str, ...] = get_args(Mode)
-DEFAULT_MODE: Mode = "hybrid"
 HYBRID_LEXICAL_WEIGHT = 0.3
 Encode = Callable[[list[str]], np.ndarray]
 

@@ -25,8 +25,12 @@ from pathlib import Path
 from typing import Literal, get_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# The vocabularies a request may use (here, light to import, for the wire layer and the core alike).
 Kind = Literal["anime", "manga"]
 KINDS: tuple[str, ...] = get_args(Kind)
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[str, ...] = get_args(Mode)
+DEFAULT_MODE: Mode = "hybrid"
 DEFAULT_MODELS = ("anisim-minilm-l6-v2",)
 
 

@@ -14,6 +14,7 @@ MAL_GENRES = frozenset({
     "Romance", "Sci-Fi", "Slice of Life", "Sports", "Supernatural", "Suspense",
 })
 MAL_DEMOGRAPHICS = frozenset({"Josei", "Kids", "Seinen", "Shoujo", "Shounen"})
+TAG_FIELDS = ("genres", "themes", "demographics")  # the catalog's MAL tag fields, which filters use
 MAL_THEMES = frozenset({
     "Adult Cast", "Anthropomorphic", "CGDCT", "Childcare", "Combat Sports", "Crossdressing", "Delinquents",
     "Detective", "Educational", "Gag Humor", "Gore", "Harem", "High Stakes Game", "Historical", "Idols (Female)",

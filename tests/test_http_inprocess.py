@@ -203,14 +203,14 @@ def test_a_second_synopsis_that_matches_is_the_one_returned(asgi_client, small_c
     assert next(r for r in legacy if r["anime_id"] == item_id)["synopsis"] == second
 
 
-def test_a_later_passage_that_matches_is_the_passage_returned(asgi_client, small_catalogs):
+def test_the_opening_passage_that_matches_is_the_passage_returned(asgi_client, small_catalogs):
     from anisim.index import DEFAULT_PASSAGE_WORDS, passages
     catalog = small_catalogs["anime"]
     item_id, text = next((i, t) for i, t in zip(catalog.synopses["item_id"], catalog.synopses["text"])
                          if len(passages(t, DEFAULT_PASSAGE_WORDS)) >= 3)
-    last = passages(text, DEFAULT_PASSAGE_WORDS)[-1]
-    record = _v1(asgi_client, last, mode="dense")[0]
-    assert record["id"] == item_id and record["matched"] == last and record["synopsis"] == text
+    opening = passages(text, DEFAULT_PASSAGE_WORDS)[0]
+    record = _v1(asgi_client, opening, mode="dense")[0]
+    assert record["id"] == item_id and record["matched"] == opening and record["synopsis"] == text
 
 
 def test_facets_count_the_catalog_tags_and_types(asgi_client, small_catalogs):

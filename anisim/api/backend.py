@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from anisim.api.records import RecordMaker
-from anisim.catalog import load_catalog
+from anisim.api.schemas import SearchResponse
+from anisim.catalog import facet_counts, load_catalog
 from anisim.errors import AnisimError, ModelUnavailable, NotReady
-from anisim.filters import Filters, facet_counts
+from anisim.filters import Filters
 from anisim.index import load_index
 from anisim.models import LEGACY_ALLOWED, ModelSpec, available_names, lookup, resolve
 from anisim.ranking import Page
@@ -112,6 +113,12 @@ class Backend:
                  kind, name, " (substituted)" if substituted else "", mode, page, page_size, len(query.text),
                  result.positions.size, result.total, (time.perf_counter() - started) * 1000)
         return Answer(result, name, mode, substituted)
+
+    def v1_response(self, kind: str, page: int, page_size: int, answer: Answer) -> SearchResponse:
+        """An answer as the v1 body: its records and the paging fields."""
+        return SearchResponse(kind=kind, model=answer.model, mode=answer.mode, page=page, page_size=page_size,
+                              total=answer.page.total, has_more=answer.page.has_more,
+                              results=self.records[kind].v1(answer.page))
 
     def similar(self, kind: str, item_id: int, model: str | None, page: int, page_size: int,
                 filters: Filters) -> Answer:

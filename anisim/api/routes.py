@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,14 +18,15 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from anisim.api.backend import AsyncEncode, Backend
 from anisim.api.responses import error_response
 from anisim.api.schemas import parse_legacy_request
 from anisim.errors import AnisimError, NotFound, NotReady, RequestError
 from anisim.filters import Filters
 from anisim.models import REGISTRY
-from anisim.search import DEFAULT_MODE
-from anisim.settings import KINDS
+from anisim.settings import DEFAULT_MODE, KINDS
+
+if TYPE_CHECKING:  # the backend (catalogs, indexes, pandas) loads in the API worker only
+    from anisim.api.backend import AsyncEncode, Backend
 
 PAGE = Path(__file__).resolve().parent / "page"  # the search page: plain HTML, CSS and JavaScript
 

@@ -15,8 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, String
 
 from anisim.errors import RequestError
 from anisim.filters import Filters
-from anisim.search import Mode
-from anisim.settings import Kind
+from anisim.settings import Kind, Mode
 
 MAX_QUERY_CHARS = 2000
 MAX_PAGE_SIZE = 100

@@ -2,8 +2,8 @@
 CPU with the model's own tokenizer (the `tokenizers` library), without torch.
 
 It tokenizes as the sentence-transformers pipeline does (surrounding whitespace stripped, the
-tokenizer's own normaliser, truncation at the model's `max_seq_length`), pads each mini-batch of
-length-sorted texts to its longest text, and gets back unit vectors from the graph itself: vectors
+tokenizer's own normaliser, truncation at the model's `max_seq_length`) and gets back unit
+vectors from the graph itself: vectors
 agree with the torch engine's to a cosine of 0.9999 or better (tests/test_engines.py), so an index
 built by one engine serves queries encoded by the other.
 """
@@ -11,6 +11,8 @@ built by one engine serves queries encoded by the other.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 
 import numpy as np
 import onnxruntime
@@ -19,8 +21,17 @@ from tokenizers import Tokenizer
 from anisim.engines import GRAPH, TOKENIZER, export_manifest, onnx_dir
 from anisim.models import ModelSpec
 
-# Same reasoning as the torch engine: length-sorted mini-batches of 8 pad the least on a CPU.
-CPU_BATCH_SIZE = 8
+# Each text runs alone, unpadded: on this CPU a mini-batch buys nothing for corpus texts (56-61
+# texts/s for batches of 1 to 16) and costs queries dearly, since padding a 20-token query to a
+# 200-token one in the same batch wastes more than batching saves (queries in groups of 32: 44-50
+# q/s in length-sorted batches of 8, 81-86 q/s one at a time; scripts/bench_encode.py).
+# Two ways to use the cores, chosen when the engine is made (each session holds its own copy of
+# the weights, ~100 MB, so an engine makes only the sessions its way needs):
+# - for throughput (a corpus, the Encoder service's batches): one single-threaded session per
+#   core, texts spread over them side by side;
+# - for latency (the API worker's lone queries): one session using every core (a lone query: ~10
+#   ms against ~16 ms on one core).
+CPU_BATCH_SIZE = 1
 
 
 def _tokenizer(path: str, max_tokens: int) -> Tokenizer:
@@ -37,35 +48,54 @@ class OnnxEngine:
     name = "onnx"
     device = "cpu"
 
-    def __init__(self, spec: ModelSpec, home: os.PathLike, threads: int | None = None) -> None:
+    def __init__(self, spec: ModelSpec, home: os.PathLike, threads: int | None = None, latency: bool = False) -> None:
         manifest = export_manifest(spec, home)  # ExportProblem says how to make it
-        folder = onnx_dir(home, spec.name)
+        self.graph = str(onnx_dir(home, spec.name) / GRAPH)
         self.dim = spec.dim
         self.max_seq_length = int(manifest["max_seq_length"])
         self.batch_size = CPU_BATCH_SIZE
-        self.tokenizer = _tokenizer(str(folder / TOKENIZER), self.max_seq_length)
+        self.threads = threads or os.cpu_count() or 1
+        self.latency = latency
+        self.tokenizer = _tokenizer(str(onnx_dir(home, spec.name) / TOKENIZER), self.max_seq_length)
+
+    def _session(self, threads: int) -> onnxruntime.InferenceSession:
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
-        self.inputs = {i.name for i in self.session.get_inputs()}
+        return onnxruntime.InferenceSession(self.graph, options, providers=["CPUExecutionProvider"])
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
-        feeds = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                 "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                 "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
-        return self.session.run(None, {name: feeds[name] for name in self.inputs})[0]
+    @cached_property
+    def sessions(self) -> list[onnxruntime.InferenceSession]:
+        """For latency, one session using every core; for throughput, a single-threaded one per core."""
+        if self.latency or self.threads == 1:
+            return [self._session(self.threads)]
+        return [self._session(1) for _ in range(self.threads)]
+
+    def _run(self, session: onnxruntime.InferenceSession, batches: list[list[str]], out: np.ndarray,
+             rows: list[list[int]]) -> None:
+        names = {i.name for i in session.get_inputs()}
+        for texts, where in zip(batches, rows):
+            encodings = self.tokenizer.encode_batch(texts)
+            feeds = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                     "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                     "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
+            out[where] = session.run(None, {name: feeds[name] for name in names})[0]
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         size = batch_size or self.batch_size
         stripped = [text.strip() for text in texts]
-        order = np.argsort([-len(text) for text in stripped], kind="stable")
+        order = [int(i) for i in np.argsort([-len(text) for text in stripped], kind="stable")]
+        rows = [order[start:start + size] for start in range(0, len(order), size)]
+        batches = [[stripped[i] for i in batch] for batch in rows]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), size):
-            chunk = order[start:start + size]
-            out[chunk] = self._encode_batch([stripped[i] for i in chunk])
+        sessions = self.sessions
+        if len(rows) == 1 or len(sessions) == 1:
+            self._run(sessions[0], batches, out, rows)
+            return out
+        n = len(sessions)  # ONNX Runtime releases the GIL: the sessions' threads run side by side
+        with ThreadPoolExecutor(n) as pool:  # batches dealt in turn: each session gets long and short ones
+            list(pool.map(self._run, sessions, [batches[k::n] for k in range(n)], [out] * n, [rows[k::n] for k in range(n)]))
         return out
 
     def versions(self) -> dict[str, str]:
