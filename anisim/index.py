@@ -3,7 +3,8 @@
 Layout under `<home>/<kind>/<model>/`:
 - `vectors.npy`  float32 (rows, dim), L2-normalised, rows grouped by item in catalog order
 - `rows.npy`     int64 (rows,), the catalog position of each row's item
-- `manifest.json` model, dim, max_seq_length, catalog hash, one hash per row text, counts, the
+- `manifest.json` model, the fingerprint of its weights, dim, max_seq_length, catalog hash, one
+  hash per row text, counts, the
   engine that encoded (`onnx` or `torch`), library versions and the SHA-256 of both arrays (a
   truncated or altered file is refused).
 
@@ -184,7 +185,8 @@ def build_index(catalog: Catalog, encoder: EmbeddingModel, home: Path, passage_w
     _save_array(vectors_path, vectors)
     _save_array(rows_path, rows)
     manifest = {
-        "format": FORMAT_VERSION, "kind": catalog.kind, "model": spec.name, "dim": int(vectors.shape[1]),
+        "format": FORMAT_VERSION, "kind": catalog.kind, "model": spec.name, "fingerprint": spec.fingerprint(),
+        "dim": int(vectors.shape[1]),
         "max_seq_length": encoder.max_seq_length, "dtype": "float32", "passage_words": passage_words,
         "passages_per_synopsis": PASSAGES_PER_SYNOPSIS,
         "catalog_hash": catalog.content_hash(), "items": len(catalog.items),
@@ -223,6 +225,8 @@ def _read(folder: Path, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray, dict]:
         raise IndexProblem(
             f"{folder} was built for model {manifest.get('model')} (dim {manifest.get('dim')}), "
             f"not {spec.name} (dim {spec.dim}): {fix}")
+    if manifest.get("fingerprint") != spec.fingerprint():
+        raise IndexProblem(f"{folder} was built from other weights of {spec.name} (a retrained adapter?): {fix}")
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexProblem(f"{folder} has index format {manifest.get('format')}, expected {FORMAT_VERSION}: {fix}")
     for path, key in ((vectors_path, "vectors_sha256"), (rows_path, "rows_sha256")):

@@ -10,6 +10,7 @@ from a name the old API never accepted.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 from dataclasses import dataclass
@@ -59,12 +60,9 @@ class ModelSpec:
         return files + ([] if adapter is None else sorted(adapter.glob("adapter_*")))
 
     def fingerprint(self) -> str:
-        """A hash of `weight_files` (name and content): an export made from other weights is stale."""
-        digest = hashlib.sha256(self.name.encode())
-        for path in self.weight_files():
-            digest.update(path.name.encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-        return digest.hexdigest()[:16]
+        """A hash of `weight_files` (name and content): an export or an index made from other
+        weights (a retrained adapter under the same name) is stale. Computed once per process."""
+        return _fingerprint(self)
 
     def why_unavailable(self) -> str:
         if self.package is None:
@@ -75,6 +73,17 @@ class ModelSpec:
 
 
 _WEIGHT_SUFFIXES = {".safetensors", ".json", ".txt"}
+
+
+@functools.cache
+def _fingerprint(spec: ModelSpec) -> str:
+    digest = hashlib.sha256(spec.name.encode())
+    for path in spec.weight_files():
+        digest.update(path.name.encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
 MINILM = "all-MiniLM-L6-v2"
 TUNED = "anisim-minilm-l6-v2"
 _OLD_HUB_MODELS = {  # name -> dim, every sentence-transformers model of the old allow-list but MiniLM-L6-v2

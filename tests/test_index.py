@@ -8,7 +8,7 @@ import pytest
 from anisim.catalog import Catalog
 from anisim.errors import IndexProblem
 from anisim.index import build_index, index_dir, load_index, passages, text_hash
-from anisim.models import MINILM, ModelSpec, resolve
+from anisim.models import MINILM, TUNED, ModelSpec, resolve
 from anisim.text import clean_query
 
 SPEC = resolve(MINILM)
@@ -73,6 +73,14 @@ def test_a_manifest_from_another_model_is_refused(tiny):
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(IndexProblem, match="built for model all-mpnet-base-v2"):
         load_index(catalog, SPEC, home)
+
+
+def test_an_index_made_from_other_weights_of_the_same_model_is_refused(tiny):
+    catalog, home = tiny
+    retrained = ModelSpec(SPEC.name, SPEC.dim, package=SPEC.package, adapter=resolve(TUNED).adapter)
+    assert retrained.fingerprint() != SPEC.fingerprint()
+    with pytest.raises(IndexProblem, match="other weights of all-MiniLM-L6-v2"):
+        load_index(catalog, retrained, home)
 
 
 def test_a_missing_index_says_how_to_build_it(tiny):

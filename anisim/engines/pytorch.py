@@ -10,8 +10,12 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no hub is reachable: never try
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import contextlib
 import json
+import logging
 import shutil
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +99,18 @@ def _check_pipeline(model: SentenceTransformer) -> None:
                          "only Transformer -> mean Pooling -> Normalize is supported")
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The exporter's tracer warnings and the optimizer's INFO lines say nothing a user can act on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.disable(logging.INFO)
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
+
+
 def export_onnx(spec: ModelSpec, folder: Path) -> dict:
     """Write `folder` (atomically): the pipeline as one ONNX graph (token ids, attention mask and
     token types in; unit vectors out), the tokenizer beside it, and a manifest with the weights'
@@ -114,7 +130,7 @@ def export_onnx(spec: ModelSpec, folder: Path) -> dict:
     manifest = {"model": spec.name, "fingerprint": spec.fingerprint(), "dim": spec.dim,
                 "max_seq_length": int(model.max_seq_length), "opset": ONNX_OPSET,
                 "exported_with": {"torch": torch.__version__, "sentence_transformers": sentence_transformers.__version__}}
-    with atomic_folder(folder) as tmp:
+    with atomic_folder(folder) as tmp, _quiet():
         traced = tmp / "traced.onnx"
         torch.onnx.export(graph, inputs, str(traced), input_names=["input_ids", "attention_mask", "token_type_ids"],
                           output_names=["sentence_embedding"], opset_version=ONNX_OPSET, dynamo=False,
