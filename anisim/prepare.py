@@ -1,7 +1,8 @@
-"""Bring a home folder up to date for the served models: catalogs (seconds), each model's ONNX
-export when the CPU engine needs it (seconds, once per weights), then each index only if it is
-missing, stale or built with other settings (minutes). This is what `make serve` runs; the server
-itself only loads (`Searcher.open`), so it never starts a long build by surprise.
+"""Bring a home folder up to date for the served models: catalogs and their BM25 indexes
+(seconds), each model's ONNX export when the CPU engine needs it (seconds, once per weights), then
+each index only if it is missing, stale or built with other settings (minutes). This is what
+`make serve` runs; the server itself only loads (`Searcher.open`), so it never starts a long build
+by surprise.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from anisim.encoder import Embedder, gpu_present
 from anisim.engines import export_is_current, onnx_dir
 from anisim.errors import IndexProblem
 from anisim.index import DEFAULT_PASSAGE_WORDS, PASSAGES_PER_SYNOPSIS, build_index, load_index
+from anisim.lexical import LexicalScorer, item_documents, lexical_dir
 from anisim.models import ModelSpec
 from anisim.settings import KINDS, Settings
 
@@ -46,6 +48,7 @@ def prepare(specs: list[ModelSpec], settings: Settings, kinds: tuple[str, ...] =
     for kind in kinds:
         catalog, report = build_catalog(settings.data_dir, kind)
         save_catalog(catalog, settings.catalog_dir)
+        LexicalScorer.cached(item_documents(catalog), lexical_dir(settings.home, kind))
         catalogs.append(catalog)
         say("\n".join(report.lines()))
     for spec in specs:

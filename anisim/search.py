@@ -24,7 +24,7 @@ from anisim.catalog import Catalog, load_catalog
 from anisim.errors import NotFound, RequestError
 from anisim.filters import Facets, Filters
 from anisim.index import Index, load_index
-from anisim.lexical import LexicalScorer, item_documents
+from anisim.lexical import LexicalScorer, item_documents, lexical_dir
 from anisim.models import ModelSpec
 from anisim.ranking import Match, Page, page_of
 from anisim.settings import DEFAULT_MODE, MODES
@@ -70,13 +70,14 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
 class Searcher:
     """Everything needed to answer queries over one catalog with one model's index."""
 
-    def __init__(self, catalog: Catalog, index: Index, lexical_weight: float = HYBRID_LEXICAL_WEIGHT) -> None:
+    def __init__(self, catalog: Catalog, index: Index, lexical_weight: float = HYBRID_LEXICAL_WEIGHT,
+                 lexical: LexicalScorer | None = None) -> None:
         self.catalog = catalog
         self.model = index.model
         self.lexical_weight = lexical_weight  # hybrid's BM25 weight, tuned per model (anisim.models)
         self.units = index.units
         self.dense = DenseScorer(index, len(catalog.items))
-        self.lexical = LexicalScorer(item_documents(catalog))
+        self.lexical = lexical or LexicalScorer(item_documents(catalog))
         self.facets = Facets(catalog)
         item_ids = catalog.synopses["item_id"].to_numpy()
         self.synopsis_starts = np.searchsorted(item_ids, catalog.items["id"].to_numpy())  # per item position
@@ -86,7 +87,8 @@ class Searcher:
     def open(cls, kind: str, spec: ModelSpec, home: Path) -> Searcher:
         """Load the catalog and index of `kind` (IndexProblem / SourceError say how to build them)."""
         catalog = load_catalog(home / "catalog", kind)
-        return cls(catalog, load_index(catalog, spec, home), spec.lexical_weight)
+        lexical = LexicalScorer.cached(item_documents(catalog), lexical_dir(home, kind))
+        return cls(catalog, load_index(catalog, spec, home), spec.lexical_weight, lexical)
 
     def scores(self, query: Query, vector: np.ndarray | None) -> np.ndarray:
         """One score per item (catalog order) for a query and its unit vector (None in lexical mode)."""

@@ -1,0 +1,52 @@
+"""The BM25 index kept under the home folder: loaded only when built from the same documents."""
+
+import numpy as np
+import pytest
+
+from anisim.lexical import LexicalScorer, item_documents
+
+QUERIES = ("a boy reborn as a slime in another world", "Edward Elric alchemy", "zzzz")
+
+
+@pytest.fixture(scope="module")
+def documents(small_catalogs) -> list[str]:
+    return item_documents(small_catalogs["anime"])
+
+
+def _refuse_to_build(monkeypatch) -> None:
+    def build(self, documents):
+        raise AssertionError("built although a current index was saved")
+    monkeypatch.setattr(LexicalScorer, "__init__", build)
+
+
+def test_a_saved_index_scores_exactly_like_a_fresh_one(documents, tmp_path, monkeypatch):
+    fresh = LexicalScorer(documents)
+    LexicalScorer.cached(documents, tmp_path / "lexical")
+    _refuse_to_build(monkeypatch)
+    loaded = LexicalScorer.cached(documents, tmp_path / "lexical")
+    for query in QUERIES:
+        assert np.array_equal(loaded.scores(query), fresh.scores(query))
+    assert loaded.scores("Edward Elric alchemy").max() > 0
+
+
+def test_an_index_of_other_documents_is_rebuilt_not_served(documents, tmp_path):
+    folder = tmp_path / "lexical"
+    LexicalScorer.cached(documents, folder)
+    changed = [*documents[:-1], documents[-1] + " Edward Elric"]
+    rebuilt = LexicalScorer.cached(changed, folder)
+    assert np.array_equal(rebuilt.scores("Edward Elric"), LexicalScorer(changed).scores("Edward Elric"))
+
+
+def test_a_damaged_manifest_means_a_rebuild(documents, tmp_path):
+    folder = tmp_path / "lexical"
+    LexicalScorer.cached(documents, folder)
+    (folder / "anisim.json").write_text("{not json")
+    scorer = LexicalScorer.cached(documents, folder)
+    assert np.array_equal(scorer.scores(QUERIES[0]), LexicalScorer(documents).scores(QUERIES[0]))
+
+
+def test_an_unwritable_home_only_costs_the_build(documents, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder's parent should be")
+    scorer = LexicalScorer.cached(documents, blocker / "lexical")
+    assert np.array_equal(scorer.scores(QUERIES[1]), LexicalScorer(documents).scores(QUERIES[1]))
