@@ -89,6 +89,12 @@ def _str_list(value: object) -> list[str] | None:
     return [str(v) for v in value if isinstance(v, str) and v.strip()]
 
 
+def _titles(title: object, english: object, japanese: object, synonyms: object) -> dict[str, object]:
+    """The four title fields of a record, from a JSON source's values (missing -> None)."""
+    return {"title": _none_if_missing(title), "title_english": _none_if_missing(english),
+            "title_japanese": _none_if_missing(japanese), "title_synonyms": _str_list(synonyms)}
+
+
 def _require(path: Path, present: set[str], required: list[str]) -> None:
     missing = [c for c in required if c not in present]
     if missing:
@@ -120,10 +126,7 @@ def read_jikan_json(path: Path, data: object) -> pd.DataFrame:
         genres = _str_list(o.get("genres"))
         records.append({
             "id": _int_or_none(o.get("mal_id")),
-            "title": _none_if_missing(o.get("title")),
-            "title_english": _none_if_missing(o.get("title_english")),
-            "title_japanese": _none_if_missing(o.get("title_japanese")),
-            "title_synonyms": _str_list(o.get("title_synonyms")),
+            **_titles(o.get("title"), o.get("title_english"), o.get("title_japanese"), o.get("title_synonyms")),
             "type": normal_type(_none_if_missing(o.get("type"))),
             "status": _none_if_missing(o.get("status")),
             "episodes": _int_or_none(o.get("episodes")),
@@ -327,10 +330,7 @@ def _mapper_record(o: dict, where: str) -> dict:
     rating = o.get("rating") if isinstance(o.get("rating"), str) else ""
     return {
         "id": item_id,
-        "title": _none_if_missing(title.get("romaji")),
-        "title_english": _none_if_missing(title.get("english")),
-        "title_japanese": _none_if_missing(title.get("native")),
-        "title_synonyms": _str_list(title.get("synonyms")),
+        **_titles(title.get("romaji"), title.get("english"), title.get("native"), title.get("synonyms")),
         "type": normal_type(_none_if_missing(o.get("type"))),
         "status": _none_if_missing(o.get("status")),
         "episodes": _int_or_none(o.get("episodeCount")),

@@ -11,6 +11,7 @@ from conftest import SERVED
 
 from anisim.encoder import Embedder, choose_engine
 from anisim.engines import MANIFEST, export_is_current, export_manifest, onnx_dir
+from anisim.engines.onnxrt import OnnxEngine
 from anisim.errors import ExportProblem
 from anisim.models import MINILM, resolve
 from anisim.text import clean_query
@@ -33,6 +34,16 @@ def test_onnx_runtime_gives_the_torch_vectors(name, small_home, embedders, small
     assert ours.dtype == np.float32 and np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     cosines = np.sum(ours * reference, axis=1)
     assert cosines.min() >= 0.9999, (cosines.min(), texts[int(cosines.argmin())][:80])
+
+
+def test_texts_run_side_by_side_on_one_session_give_the_lone_texts_vectors(small_home, small_catalogs, dev_queries):
+    texts = _texts(small_catalogs, dev_queries)
+    throughput = OnnxEngine(resolve(MINILM), small_home, threads=3)  # three threads, one session
+    latency = Embedder(resolve(MINILM), "onnx", small_home, latency=True)
+    assert throughput.runners == 3 and latency.runner.runners == 1
+    together = throughput.encode(texts)
+    alone = np.concatenate([latency.encode([text]) for text in texts])
+    assert np.allclose(together, alone, atol=1e-5)
 
 
 def test_auto_picks_onnx_on_a_cpu_once_exported_and_torch_otherwise(small_home, tmp_path):

@@ -25,11 +25,12 @@ from anisim.models import ModelSpec
 # texts/s for batches of 1 to 16) and costs queries dearly, since padding a 20-token query to a
 # 200-token one in the same batch wastes more than batching saves (queries in groups of 32: 44-50
 # q/s in length-sorted batches of 8, 81-86 q/s one at a time; scripts/bench_encode.py).
-# Two ways to use the cores, chosen when the engine is made (each session holds its own copy of
-# the weights, ~100 MB, so an engine makes only the sessions its way needs):
-# - for throughput (a corpus, the Encoder service's batches): one single-threaded session per
-#   core, texts spread over them side by side;
-# - for latency (the API worker's lone queries): one session using every core (a lone query: ~10
+# Two ways to use the cores, chosen when the engine is made; either way one session, since each
+# holds its own copy of the weights (~110 MB resident):
+# - for throughput (a corpus, the Encoder service's batches): a single-threaded session, run from
+#   one thread per core side by side (a single-threaded session runs on its caller's thread, and
+#   concurrent runs of one session are safe: as fast as a session per core, 90 MB less per core);
+# - for latency (the API worker's lone queries): a session using every core (a lone query: ~10
 #   ms against ~16 ms on one core).
 CPU_BATCH_SIZE = 1
 
@@ -66,11 +67,14 @@ class OnnxEngine:
         return onnxruntime.InferenceSession(self.graph, options, providers=["CPUExecutionProvider"])
 
     @cached_property
-    def sessions(self) -> list[onnxruntime.InferenceSession]:
-        """For latency, one session using every core; for throughput, a single-threaded one per core."""
-        if self.latency or self.threads == 1:
-            return [self._session(self.threads)]
-        return [self._session(1) for _ in range(self.threads)]
+    def session(self) -> onnxruntime.InferenceSession:
+        """For latency, a session using every core; for throughput, a single-threaded one."""
+        return self._session(self.threads if self.latency else 1)
+
+    @property
+    def runners(self) -> int:
+        """How many texts run side by side: one per core for throughput, one for latency."""
+        return 1 if self.latency else self.threads
 
     def _run(self, session: onnxruntime.InferenceSession, batches: list[list[str]], out: np.ndarray,
              rows: list[list[int]]) -> None:
@@ -89,13 +93,15 @@ class OnnxEngine:
         rows = [order[start:start + size] for start in range(0, len(order), size)]
         batches = [[stripped[i] for i in batch] for batch in rows]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        sessions = self.sessions
-        if len(rows) == 1 or len(sessions) == 1:
-            self._run(sessions[0], batches, out, rows)
+        n = min(self.runners, len(rows))
+        if n == 1:
+            self._run(self.session, batches, out, rows)
             return out
-        n = len(sessions)  # ONNX Runtime releases the GIL: the sessions' threads run side by side
-        with ThreadPoolExecutor(n) as pool:  # batches dealt in turn: each session gets long and short ones
-            list(pool.map(self._run, sessions, [batches[k::n] for k in range(n)], [out] * n, [rows[k::n] for k in range(n)]))
+        # ONNX Runtime releases the GIL, so the threads' runs go side by side; batches are dealt in
+        # turn, so each thread gets long and short ones.
+        with ThreadPoolExecutor(n) as pool:
+            list(pool.map(self._run, [self.session] * n, [batches[k::n] for k in range(n)], [out] * n,
+                          [rows[k::n] for k in range(n)]))
         return out
 
     def versions(self) -> dict[str, str]:
