@@ -97,7 +97,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from anisim.training import TrainSettings, train_adapter
     catalogs = {kind: build_catalog(args.sources, kind)[0] for kind in KINDS}
     dev = {kind: load_queries(SETTINGS.eval_dir / f"{kind}_dev.jsonl") for kind in KINDS}
-    settings = TrainSettings(seed=args.seed, steps=args.steps, max_minutes=args.max_minutes)
+    settings = TrainSettings(seed=args.seed, steps=args.steps, max_minutes=args.max_minutes,
+                             hard_negatives=args.hard_negatives)
     record = train_adapter(resolve(args.base), catalogs, dev, args.out, settings)
     print(json.dumps(record, indent=1))
     print(f"adapter written to {args.out}")
@@ -191,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (default: one pass over the pairs)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop early after this many minutes")
     p.add_argument("--seed", type=int, default=13, help="seeds mining, batch order and initialisation")
+    p.add_argument("--hard-negatives", action="store_true",
+                   help="give each dev pair a BM25-mined negative (another title its query resembles)")
     _sources(p)
     p.set_defaults(func=_cmd_train)
 

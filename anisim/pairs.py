@@ -18,13 +18,17 @@ titles included) uses nothing a deployed service would not have; only dev *queri
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from anisim.catalog import Catalog
 from anisim.index import DEFAULT_PASSAGE_WORDS, passages
+from anisim.lexical import LexicalScorer, item_documents
 from anisim.text import clean_query, sentences
 
 VALIDATION_PERCENT = 30
@@ -42,6 +46,8 @@ class Pair:
     key: str
     source: str
     candidates: tuple[str, ...] = ()  # texts the positive may be chosen from (`training.closest_positives`)
+    negative: str | None = None       # a hard negative: a text of another title the query resembles
+    negative_key: str | None = None   # that title's key
 
 
 def split_of(kind: str, item_id: int) -> str:
@@ -115,6 +121,26 @@ def mine_pairs(catalogs: dict[str, Catalog], dev: dict[str, list[dict]], seed: i
         pairs += _dev_pairs(catalog, dev.get(kind, []))
     rng.shuffle(pairs)
     return pairs
+
+
+def hard_negatives(pairs: list[Pair], catalogs: dict[str, Catalog]) -> list[Pair]:
+    """Each dev pair gets as negative the first synopsis of the other title that BM25 (the hybrid
+    search's lexical side) ranks first for its query: mostly sequels and same-franchise titles,
+    what rank-1 misses lose to. BM25 needs no encoding, so mining takes seconds."""
+    kinds = {kind: (catalog, LexicalScorer(item_documents(catalog))) for kind, catalog in catalogs.items()}
+    out = []
+    for pair in pairs:
+        kind, _, item = pair.key.partition(":")
+        if pair.source != "dev" or kind not in kinds:
+            out.append(pair)
+            continue
+        catalog, lexical = kinds[kind]
+        ranked = np.argsort(-lexical.scores(pair.query), kind="stable")[:2]
+        other = next(int(p) for p in ranked if int(catalog.items["id"].iat[p]) != int(item))
+        other_id = int(catalog.items["id"].iat[other])
+        text = catalog.synopses["text"].iat[int(np.searchsorted(catalog.synopses["item_id"].to_numpy(), other_id))]
+        out.append(dataclasses.replace(pair, negative=text, negative_key=f"{kind}:{other_id}"))
+    return out
 
 
 def batches(pairs: list[Pair], size: int) -> list[list[Pair]]:

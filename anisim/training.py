@@ -27,7 +27,7 @@ from tqdm import tqdm
 from anisim.atomic import atomic_folder
 from anisim.catalog import Catalog
 from anisim.models import TUNED, ModelSpec
-from anisim.pairs import VALIDATION_PERCENT, Pair, batches, mine_pairs
+from anisim.pairs import VALIDATION_PERCENT, Pair, batches, hard_negatives, mine_pairs
 
 log = logging.getLogger(__name__)
 LORA_TARGETS = ["query", "key", "value", "dense"]
@@ -51,6 +51,7 @@ class TrainSettings:
     passage_tokens: int = 160
     ict_per_kind: int = 1500
     titles_per_kind: int = 600
+    hard_negatives: bool = False      # add a BM25-mined negative to each dev pair (`pairs.hard_negatives`)
 
 
 def _tokens(model, texts: list[str], max_tokens: int) -> dict[str, torch.Tensor]:
@@ -63,10 +64,16 @@ def _embed(model, texts: list[str], max_tokens: int) -> torch.Tensor:
 
 
 def _loss(model, batch: list[Pair], settings: TrainSettings) -> torch.Tensor:
-    """Multiple-negatives ranking loss: cross-entropy over the batch's query x positive cosines."""
+    """Multiple-negatives ranking loss: cross-entropy over the batch's query x text cosines, the
+    texts being every pair's positive and then the batch's hard negatives. A hard negative that is
+    some query's own title is masked out for that query."""
+    negatives = [p for p in batch if p.negative]
     queries = _embed(model, [p.query for p in batch], settings.query_tokens)
-    positives = _embed(model, [p.positive for p in batch], settings.passage_tokens)
-    logits = settings.scale * queries @ positives.T  # the model's last module normalises
+    texts = _embed(model, [p.positive for p in batch] + [p.negative for p in negatives], settings.passage_tokens)
+    logits = settings.scale * queries @ texts.T  # the model's last module normalises
+    if negatives:
+        own = torch.tensor([[p.key == n.negative_key for n in negatives] for p in batch])
+        logits = torch.cat([logits[:, :len(batch)], logits[:, len(batch):].masked_fill(own, float("-inf"))], dim=1)
     return torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
 
 
@@ -112,6 +119,8 @@ def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, 
     model = SentenceTransformer(str(base.weights_path), device="cpu", local_files_only=True)
     pairs = mine_pairs(catalogs, dev, settings.seed, settings.ict_per_kind, settings.titles_per_kind)
     pairs = closest_positives(model, pairs, settings)
+    if settings.hard_negatives:
+        pairs = hard_negatives(pairs, catalogs)
     plan = batches(pairs, settings.batch_size)
     total = settings.steps or len(plan)
     lora = LoraConfig(r=settings.lora_rank, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,

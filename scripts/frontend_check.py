@@ -135,7 +135,7 @@ def drive(front: str, api: str, out: Path) -> None:
               f"Load More appends distinct titles ({len(before)} -> {len(after)})")
 
         page.locator("#search-type").click()
-        query = "A young hunter, the weakest of all, gains the power to level up alone."
+        query = "A high school student finds a notebook that kills anyone whose name is written in it."
         found = search(page, query)
         scored = sum(not re.search(r"Score\W*N/A", c) for c in found)
         counted = sum("N/A ch" not in c for c in found)

@@ -1,15 +1,18 @@
 """Training: pairs mined without leaking validation answers, and a tiny real run end to end
 (a few LoRA steps on the real model, saved, merged and loaded like the shipped adapter)."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
+import torch
 
 from anisim.encoder import Embedder
+from anisim.engines.pytorch import load_model
 from anisim.models import MINILM, ModelSpec, resolve
-from anisim.pairs import VALIDATION_PERCENT, batches, in_split, mine_pairs, split_of
-from anisim.training import TrainSettings, train_adapter
+from anisim.pairs import VALIDATION_PERCENT, Pair, batches, hard_negatives, in_split, mine_pairs, split_of
+from anisim.training import TrainSettings, _loss, train_adapter
 
 
 def test_the_split_is_fixed_per_title_and_about_the_planned_size(dev_queries):
@@ -39,6 +42,33 @@ def test_no_batch_holds_two_pairs_of_one_title(small_catalogs, dev_queries):
     plan = batches(pairs, 16)
     assert sum(len(b) for b in plan) == len(pairs)
     assert all(len({p.key for p in batch}) == len(batch) for batch in plan)
+
+
+def test_hard_negatives_are_other_titles_the_query_resembles(small_catalogs, dev_queries):
+    pairs = mine_pairs(small_catalogs, dev_queries, seed=4, ict_per_kind=20, titles_per_kind=10)
+    mined = hard_negatives(pairs, small_catalogs)
+    dev = [p for p in mined if p.source == "dev"]
+    assert dev and all(p.negative and p.negative_key != p.key for p in dev)
+    assert all(p.negative is None for p in mined if p.source != "dev")
+    for pair in dev[:20]:  # the negative is a real synopsis of the title it names
+        kind, item_id = pair.negative_key.split(":")
+        synopses = small_catalogs[kind].synopses
+        assert pair.negative in set(synopses.loc[synopses["item_id"] == int(item_id), "text"])
+
+
+def test_a_negative_that_is_another_querys_own_title_is_not_held_against_it():
+    model = load_model(resolve(MINILM), "cpu")
+    settings = TrainSettings(query_tokens=32, passage_tokens=32)
+    plain = [Pair("a slime in another world", "Satoru is reborn as a slime.", "anime:1", "dev"),
+             Pair("an elf mage outlives her party", "Frieren the elf mage travels on.", "anime:2", "dev")]
+    # the same extra text, once as a text of the first query's own title, once of a third title
+    own = [plain[0], dataclasses.replace(plain[1], negative="A chef cooks.", negative_key="anime:1")]
+    other = [plain[0], dataclasses.replace(plain[1], negative="A chef cooks.", negative_key="anime:3")]
+    with torch.inference_mode():
+        loss = {name: float(_loss(model, batch, settings)) for name, batch in
+                (("plain", plain), ("own", own), ("other", other))}
+    # a negative for the second query only (masked for the first), then a negative for both
+    assert loss["plain"] < loss["own"] < loss["other"]
 
 
 @pytest.fixture(scope="module")
