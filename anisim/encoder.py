@@ -35,14 +35,18 @@ def gpu_present() -> bool:
     return cuda_available()
 
 
+def on_gpu(device: str | None) -> bool:
+    """Whether a run on `device` (None: wherever torch would pick) encodes on a GPU."""
+    return device.startswith("cuda") if device else gpu_present()
+
+
 def choose_engine(engine: str, spec: ModelSpec, home: Path | None, device: str | None = None) -> str:
     """The engine `auto` means for this model on this machine (an explicit choice is kept)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; use one of: {', '.join(ENGINES)}")
     if engine != "auto":
         return engine
-    on_gpu = device.startswith("cuda") if device else gpu_present()
-    if on_gpu:
+    if on_gpu(device):
         return "torch"
     if home is not None and export_is_current(spec, home):
         return "onnx"

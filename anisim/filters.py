@@ -62,4 +62,3 @@ class Filters:
         if self.exclude_adult:
             allowed &= ~facets.adult
         return allowed
-

@@ -4,9 +4,8 @@ Layout under `<home>/<kind>/<model>/`:
 - `vectors.npy`  float32 (rows, dim), L2-normalised, rows grouped by item in catalog order
 - `rows.npy`     int64 (rows,), the catalog position of each row's item
 - `manifest.json` model, the fingerprint of its weights, dim, max_seq_length, catalog hash, one
-  hash per row text, counts, the
-  engine that encoded (`onnx` or `torch`), library versions and the SHA-256 of both arrays (a
-  truncated or altered file is refused).
+  hash per row text, counts, the engine that encoded (`onnx` or `torch`), library versions and
+  the SHA-256 of both arrays (a truncated or altered file is refused).
 
 The two engines agree to a cosine of 0.9999 (tests/test_engines.py), so an index built by one
 serves queries encoded by the other, and a rebuild by the other engine reuses the vectors of

@@ -4,7 +4,7 @@ Names are what people remember best ("the one with Edward Elric"), and dense mod
 BM25 matches them exactly. One document per item: every title, synonym and distinct synopsis.
 
 Building the anime index takes ~3 s of a cold start (22,000 documents tokenized and stemmed), so
-`LexicalScorer.cached` keeps it under `<home>/lexical/<kind>/` and loads it in ~0.05 s when it was
+`LexicalScorer.for_catalog` keeps it under `<home>/lexical/<kind>/` and loads it in ~0.05 s when it was
 built from exactly the same documents (their SHA-256 is in `anisim.json` beside bm25s' files).
 """
 
@@ -56,6 +56,11 @@ class LexicalScorer:
         self.bm25.index(tokens, show_progress=False)
 
     @classmethod
+    def for_catalog(cls, catalog: Catalog, home: Path) -> LexicalScorer:
+        """The index of a catalog's `item_documents`, kept under `<home>/lexical/<kind>/` (`cached`)."""
+        return cls.cached(item_documents(catalog), _lexical_dir(home, catalog.kind))
+
+    @classmethod
     def cached(cls, documents: list[str], folder: Path) -> LexicalScorer:
         """The index of `documents`: loaded from `folder` when it was saved from exactly these
         documents, else built and saved there (atomically; an unwritable home only costs the build)."""
@@ -100,5 +105,5 @@ def _documents_hash(documents: list[str]) -> str:
     return digest.hexdigest()
 
 
-def lexical_dir(home: Path, kind: str) -> Path:
+def _lexical_dir(home: Path, kind: str) -> Path:
     return home / "lexical" / kind

@@ -29,6 +29,7 @@ import numpy as np
 from anisim.catalog import Catalog
 from anisim.index import DEFAULT_PASSAGE_WORDS, passages
 from anisim.lexical import LexicalScorer, item_documents
+from anisim.ranking import top_positions
 from anisim.text import clean_query, sentences
 
 VALIDATION_PERCENT = 30
@@ -126,7 +127,7 @@ def mine_pairs(catalogs: dict[str, Catalog], dev: dict[str, list[dict]], seed: i
 def hard_negatives(pairs: list[Pair], catalogs: dict[str, Catalog]) -> list[Pair]:
     """Each dev pair gets as negative the first synopsis of the other title that BM25 (the hybrid
     search's lexical side) ranks first for its query: mostly sequels and same-franchise titles,
-    what rank-1 misses lose to. BM25 needs no encoding, so mining takes seconds."""
+    what rank-1 misses lose to. BM25 needs no encoding (about two minutes for every dev pair here)."""
     kinds = {kind: (catalog, LexicalScorer(item_documents(catalog))) for kind, catalog in catalogs.items()}
     out = []
     for pair in pairs:
@@ -135,7 +136,7 @@ def hard_negatives(pairs: list[Pair], catalogs: dict[str, Catalog]) -> list[Pair
             out.append(pair)
             continue
         catalog, lexical = kinds[kind]
-        ranked = np.argsort(-lexical.scores(pair.query), kind="stable")[:2]
+        ranked = top_positions(lexical.scores(pair.query), 2)  # the title itself may be one of them
         other = next(int(p) for p in ranked if int(catalog.items["id"].iat[p]) != int(item))
         other_id = int(catalog.items["id"].iat[other])
         text = catalog.synopses["text"].iat[int(np.searchsorted(catalog.synopses["item_id"].to_numpy(), other_id))]

@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 
 from anisim.catalog import build_catalog, save_catalog
-from anisim.encoder import Embedder, gpu_present
+from anisim.encoder import Embedder, on_gpu
 from anisim.engines import export_is_current, onnx_dir
 from anisim.errors import IndexProblem
 from anisim.index import DEFAULT_PASSAGE_WORDS, PASSAGES_PER_SYNOPSIS, build_index, load_index
-from anisim.lexical import LexicalScorer, item_documents, lexical_dir
+from anisim.lexical import LexicalScorer
 from anisim.models import ModelSpec
 from anisim.settings import KINDS, Settings
 
@@ -25,8 +25,7 @@ log = logging.getLogger(__name__)
 
 def needs_export(settings: Settings, device: str | None) -> bool:
     """Whether the engine these settings pick on this machine is ONNX Runtime."""
-    on_gpu = device.startswith("cuda") if device else gpu_present()
-    return settings.engine == "onnx" or (settings.engine == "auto" and not on_gpu)
+    return settings.engine == "onnx" or (settings.engine == "auto" and not on_gpu(device))
 
 
 def ensure_export(spec: ModelSpec, settings: Settings) -> str | None:
@@ -48,7 +47,7 @@ def prepare(specs: list[ModelSpec], settings: Settings, kinds: tuple[str, ...] =
     for kind in kinds:
         catalog, report = build_catalog(settings.data_dir, kind)
         save_catalog(catalog, settings.catalog_dir)
-        LexicalScorer.cached(item_documents(catalog), lexical_dir(settings.home, kind))
+        LexicalScorer.for_catalog(catalog, settings.home)
         catalogs.append(catalog)
         say("\n".join(report.lines()))
     for spec in specs:

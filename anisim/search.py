@@ -24,7 +24,7 @@ from anisim.catalog import Catalog, load_catalog
 from anisim.errors import NotFound, RequestError
 from anisim.filters import Facets, Filters
 from anisim.index import Index, load_index
-from anisim.lexical import LexicalScorer, item_documents, lexical_dir
+from anisim.lexical import LexicalScorer, item_documents
 from anisim.models import ModelSpec
 from anisim.ranking import Match, Page, page_of
 from anisim.settings import DEFAULT_MODE, MODES
@@ -87,8 +87,7 @@ class Searcher:
     def open(cls, kind: str, spec: ModelSpec, home: Path) -> Searcher:
         """Load the catalog and index of `kind` (IndexProblem / SourceError say how to build them)."""
         catalog = load_catalog(home / "catalog", kind)
-        lexical = LexicalScorer.cached(item_documents(catalog), lexical_dir(home, kind))
-        return cls(catalog, load_index(catalog, spec, home), spec.lexical_weight, lexical)
+        return cls(catalog, load_index(catalog, spec, home), spec.lexical_weight, LexicalScorer.for_catalog(catalog, home))
 
     def scores(self, query: Query, vector: np.ndarray | None) -> np.ndarray:
         """One score per item (catalog order) for a query and its unit vector (None in lexical mode)."""

@@ -21,7 +21,7 @@ from anisim.catalog import facet_counts, load_catalog
 from anisim.errors import AnisimError, ModelUnavailable, NotReady
 from anisim.filters import Filters
 from anisim.index import load_index
-from anisim.lexical import LexicalScorer, item_documents, lexical_dir
+from anisim.lexical import LexicalScorer
 from anisim.models import LEGACY_ALLOWED, ModelSpec, available_names, lookup, resolve
 from anisim.ranking import Page
 from anisim.search import Query, Searcher
@@ -59,7 +59,7 @@ class Backend:
         started = time.perf_counter()
         try:
             catalog = load_catalog(self.settings.catalog_dir, kind)
-            lexical = LexicalScorer.cached(item_documents(catalog), lexical_dir(self.settings.home, kind))
+            lexical = LexicalScorer.for_catalog(catalog, self.settings.home)  # shared by the models
             for spec in self.specs:
                 index = load_index(catalog, spec, self.settings.home)
                 self.searchers[spec.name, kind] = Searcher(catalog, index, spec.lexical_weight, lexical)
