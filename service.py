@@ -70,7 +70,8 @@ class Encoder:
                  http={"cors": {"enabled": True, "access_control_allow_origins": list(SETTINGS.cors_origins),
                                 "access_control_allow_methods": ["GET", "POST", "OPTIONS"],
                                 "access_control_allow_headers": ["Content-Type"],
-                                "access_control_expose_headers": ["X-Anisim-Model", "Retry-After"]}})
+                                "access_control_expose_headers": ["X-Anisim-Model", "X-Anisim-Mode",
+                                                                  "Retry-After"]}})
 @bentoml.asgi_app(build_routes(bentoml.get_current_service, OPENAPI_PAGE), path="/")
 class AniSearch:
     """Holds every catalog and index in memory; answers searches."""
@@ -81,6 +82,7 @@ class AniSearch:
         from anisim.api.backend import Backend  # catalogs and indexes: in the API worker only
         from anisim.encoder import lone_query_encoders
         self.backend = Backend(SETTINGS)
+        self.backend.watch()  # a missing index (still being built) is loaded once it is written
         self.local = lone_query_encoders(SETTINGS)  # ONNX Runtime here on a CPU host; {} on a GPU host
         self.waiting = 0  # queries of this worker now waiting for their vector
 

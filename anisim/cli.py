@@ -17,7 +17,7 @@ from anisim.engines import ENGINES
 from anisim.errors import AnisimError
 from anisim.index import DEFAULT_PASSAGE_WORDS
 from anisim.pairs import SPLITS
-from anisim.settings import DEFAULT_MODE, KINDS, MODES, Settings
+from anisim.settings import DEFAULT_MODE, KINDS, MODES, PREPARE_STEPS, Settings
 
 SETTINGS = Settings.from_env()
 
@@ -50,7 +50,8 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
     from anisim.prepare import prepare
     specs = [resolve(name) for name in args.models.split(",")]
     settings = dataclasses.replace(SETTINGS, data_dir=args.sources, home=args.home, engine=args.engine)
-    prepare(specs, settings, tuple(args.kind), args.passage_words, args.device, say=lambda line: print(line, flush=True))
+    prepare(specs, settings, tuple(args.kind), args.passage_words, args.device, say=lambda line: print(line, flush=True),
+            step=args.step)
 
 
 def _cmd_search(args: argparse.Namespace) -> None:
@@ -160,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", **kinds)
     p.add_argument("--models", default=",".join(SETTINGS.models),
                    help="comma-separated models to index (default: $ANISIM_MODELS or %(default)s)")
+    p.add_argument("--step", choices=PREPARE_STEPS, default="all",
+                   help="serving: only what a server needs to start (catalogs, BM25, ONNX exports; seconds); "
+                        "indexes: only the indexes, from the saved catalogs (minutes); default: %(default)s")
     _sources(p)
     _vector_options(p)
     p.set_defaults(func=_cmd_prepare)

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from anisim.catalog import build_catalog, save_catalog
+from anisim.catalog import Catalog, build_catalog, load_catalog, save_catalog
 from anisim.encoder import Embedder, on_gpu
 from anisim.engines import export_is_current, onnx_dir
 from anisim.errors import IndexProblem
@@ -40,31 +40,46 @@ def ensure_export(spec: ModelSpec, settings: Settings) -> str | None:
 
 def prepare(specs: list[ModelSpec], settings: Settings, kinds: tuple[str, ...] = KINDS,
             passage_words: int = DEFAULT_PASSAGE_WORDS, device: str | None = None,
-            say: Callable[[str], None] = print) -> None:
+            say: Callable[[str], None] = print, step: str = "all") -> None:
     """Build catalogs, exports and each model's indexes as needed, telling a person (`say`) what
-    each step did as soon as it is done."""
-    catalogs = []
-    for kind in kinds:
-        catalog, report = build_catalog(settings.data_dir, kind)
-        save_catalog(catalog, settings.catalog_dir)
-        LexicalScorer.for_catalog(catalog, settings.home)
-        catalogs.append(catalog)
-        say("\n".join(report.lines()))
+    each step did as soon as it is done. `step="serving"` stops before the indexes: what a server
+    needs to start (it answers with BM25 until an index is written); `step="indexes"` builds only
+    the indexes, from the saved catalogs (`make serve` runs it in the background)."""
+    if step == "indexes":
+        catalogs = [load_catalog(settings.catalog_dir, kind) for kind in kinds]
+    else:
+        catalogs = [_catalog(settings, kind, say) for kind in kinds]
     for spec in specs:
         exported = ensure_export(spec, settings) if needs_export(settings, device) else None
         if exported:
             say(exported)
-        embedder = None
-        for catalog in catalogs:
-            try:
-                index = load_index(catalog, spec, settings.home)
-                layout = (index.manifest.get("passage_words"), index.manifest.get("passages_per_synopsis"))
-                if layout == (passage_words, PASSAGES_PER_SYNOPSIS):
-                    say(f"  {catalog.kind} index for {spec.name} is up to date ({index.manifest['rows']:,} rows)")
-                    continue
-            except IndexProblem as problem:
-                log.info("building the %s index: %s", catalog.kind, problem)
-            embedder = embedder or Embedder.for_settings(spec, settings, device)
-            _, stats = build_index(catalog, embedder, settings.home, passage_words)
-            say(f"  {catalog.kind} index for {spec.name}: encoded {stats['encoded']:,} texts in "
-                f"{stats['seconds']} s ({stats['rate']} texts/s) with {embedder.engine}, reused {stats['reused']:,}")
+        if step != "serving":
+            _indexes(spec, catalogs, settings, passage_words, device, say)
+
+
+def _catalog(settings: Settings, kind: str, say: Callable[[str], None]) -> Catalog:
+    """Build and save one kind's catalog and its BM25 index; report what the sources held."""
+    catalog, report = build_catalog(settings.data_dir, kind)
+    save_catalog(catalog, settings.catalog_dir)
+    LexicalScorer.for_catalog(catalog, settings.home)
+    say("\n".join(report.lines()))
+    return catalog
+
+
+def _indexes(spec: ModelSpec, catalogs: list[Catalog], settings: Settings, passage_words: int,
+             device: str | None, say: Callable[[str], None]) -> None:
+    """Build each catalog's index for `spec` unless it is current (the model loads only if one is not)."""
+    embedder = None
+    for catalog in catalogs:
+        try:
+            index = load_index(catalog, spec, settings.home)
+            layout = (index.manifest.get("passage_words"), index.manifest.get("passages_per_synopsis"))
+            if layout == (passage_words, PASSAGES_PER_SYNOPSIS):
+                say(f"  {catalog.kind} index for {spec.name} is up to date ({index.manifest['rows']:,} rows)")
+                continue
+        except IndexProblem as problem:
+            log.info("building the %s index: %s", catalog.kind, problem)
+        embedder = embedder or Embedder.for_settings(spec, settings, device)
+        _, stats = build_index(catalog, embedder, settings.home, passage_words)
+        say(f"  {catalog.kind} index for {spec.name}: encoded {stats['encoded']:,} texts in "
+            f"{stats['seconds']} s ({stats['rate']} texts/s) with {embedder.engine}, reused {stats['reused']:,}")

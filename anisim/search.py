@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from anisim.catalog import Catalog, load_catalog
-from anisim.errors import NotFound, RequestError
+from anisim.errors import IndexProblem, NotFound, RequestError
 from anisim.filters import Facets, Filters
 from anisim.index import Index, load_index
 from anisim.lexical import LexicalScorer, item_documents
@@ -70,13 +70,13 @@ def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
 class Searcher:
     """Everything needed to answer queries over one catalog with one model's index."""
 
-    def __init__(self, catalog: Catalog, index: Index, lexical_weight: float = HYBRID_LEXICAL_WEIGHT,
+    def __init__(self, catalog: Catalog, index: Index | None, lexical_weight: float = HYBRID_LEXICAL_WEIGHT,
                  lexical: LexicalScorer | None = None) -> None:
+        """`index` None: BM25 only (the service answers so while a model's index is being built)."""
         self.catalog = catalog
-        self.model = index.model
+        self.index = index
         self.lexical_weight = lexical_weight  # hybrid's BM25 weight, tuned per model (anisim.models)
-        self.units = index.units
-        self.dense = DenseScorer(index, len(catalog.items))
+        self.dense = DenseScorer(index, len(catalog.items)) if index else None
         self.lexical = lexical or LexicalScorer(item_documents(catalog))
         self.facets = Facets(catalog)
         item_ids = catalog.synopses["item_id"].to_numpy()
@@ -89,11 +89,24 @@ class Searcher:
         catalog = load_catalog(home / "catalog", kind)
         return cls(catalog, load_index(catalog, spec, home), spec.lexical_weight, LexicalScorer.for_catalog(catalog, home))
 
+    @property
+    def model(self) -> str | None:
+        return self.index.model if self.index else None
+
+    @property
+    def has_vectors(self) -> bool:
+        return self.dense is not None
+
+    def _dense(self) -> DenseScorer:
+        if self.dense is None:
+            raise IndexProblem(f"no {self.catalog.kind} index is loaded: only lexical search is possible")
+        return self.dense
+
     def scores(self, query: Query, vector: np.ndarray | None) -> np.ndarray:
         """One score per item (catalog order) for a query and its unit vector (None in lexical mode)."""
         if query.mode == "lexical":
             return scaled(self.lexical.scores(query.text))
-        dense = self.dense.scores(vector)[0]
+        dense = self._dense().scores(vector)[0]
         if query.mode == "dense":
             return dense
         return fuse(dense, self.lexical.scores(query.text), self.lexical_weight)
@@ -112,8 +125,9 @@ class Searcher:
 
     def dense_matches(self, vector: np.ndarray, positions: np.ndarray) -> tuple[Match, ...]:
         """Per result, the row (synopsis or passage) that gave it its dense score."""
-        rows = self.dense.best_rows(vector, positions)
-        return tuple(Match(self.units.texts[r], int(self.units.synopses[r])) for r in rows)
+        rows = self._dense().best_rows(vector, positions)
+        units = self.index.units
+        return tuple(Match(units.texts[r], int(units.synopses[r])) for r in rows)
 
     def lexical_matches(self, text: str, positions: np.ndarray) -> tuple[Match, ...]:
         """Per result, its synopsis with the best BM25 score for `text` (the first when no word matched)."""
@@ -134,8 +148,9 @@ class Searcher:
         if item_id not in self.catalog.position.index:
             raise NotFound(f"no {self.catalog.kind} with MAL id {item_id} in the catalog")
         position = int(self.catalog.position[item_id])
-        vector = self.dense.item_vector(position)
-        scores = self.dense.scores(vector)[0]
+        dense = self._dense()
+        vector = dense.item_vector(position)
+        scores = dense.scores(vector)[0]
         allowed = filters.mask(self.facets)
         allowed = np.ones(scores.size, dtype=bool) if allowed is None else allowed.copy()
         allowed[position] = False

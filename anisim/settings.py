@@ -30,6 +30,8 @@ Kind = Literal["anime", "manga"]
 KINDS: tuple[str, ...] = get_args(Kind)
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = get_args(Mode)
+# What `anisim prepare --step` builds: everything; what a server needs to start; only the indexes.
+PREPARE_STEPS = ("all", "serving", "indexes")
 DEFAULT_MODE: Mode = "hybrid"
 DEFAULT_MODELS = ("anisim-minilm-l6-v2",)
 

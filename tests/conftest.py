@@ -7,6 +7,8 @@ queries, a few known titles, and a fixed random sample of others.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -158,30 +160,39 @@ def server(served) -> str:
     return served[1]
 
 
-@pytest.fixture(scope="session")
-def half_served(small_home, tmp_path_factory):
-    """The base URL of a real `bentoml serve` whose manga index is missing (anime works; manga and
-    health answer 503), once it has loaded what it has."""
+@contextmanager
+def serving_without_manga_index(small_home: Path, folder: Path) -> Iterator[tuple[str, Path]]:
+    """(base URL, home) of a real `bentoml serve` of the stock model whose home lacks the manga
+    index, as on a first run before the background build writes it; yielded once the server has
+    loaded what there is (health: `building`)."""
     import shutil
     import time
 
     import httpx
 
     from anisim.api.server import START_TIMEOUT_S, start_server, stop_server
-    home = tmp_path_factory.mktemp("half_home")
+    home = folder / "home"
     shutil.copytree(small_home / "catalog", home / "catalog")
     shutil.copytree(small_home / "anime" / MINILM, home / "anime" / MINILM)
+    shutil.copytree(small_home / "onnx", home / "onnx")
     process, url = start_server("service:AniSearch", {"ANISIM_HOME": str(home), "ANISIM_MODELS": MINILM},
-                                tmp_path_factory.mktemp("half_serve") / "serve.log")
+                                folder / "serve.log")
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:  # ready = everything but the manga index loaded
+        while time.monotonic() < deadline:
             try:
-                if set(httpx.get(f"{url}/v1/health", timeout=2).json().get("problems", {})) == {"manga"}:
+                if httpx.get(f"{url}/v1/health", timeout=2).json().get("status") == "building":
                     break
             except (httpx.HTTPError, ValueError):
                 pass
             time.sleep(0.5)
-        yield url
+        yield url, home
     finally:
         stop_server(process)
+
+
+@pytest.fixture(scope="session")
+def half_served(small_home, tmp_path_factory) -> Iterator[str]:
+    """The base URL of a server whose manga index is missing (and stays missing)."""
+    with serving_without_manga_index(small_home, tmp_path_factory.mktemp("half_served")) as (url, _):
+        yield url

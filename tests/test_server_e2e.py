@@ -13,9 +13,10 @@ import httpx
 import hypothesis
 import pytest
 import schemathesis
-from conftest import BAD_LEGACY_BODIES, LEGACY_MODEL
+from conftest import BAD_LEGACY_BODIES, LEGACY_MODEL, serving_without_manga_index
 
 from anisim.api.server import start_server, stop_server, wait_ready
+from anisim.models import MINILM
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.server
@@ -142,16 +143,38 @@ def test_concurrent_requests_are_batched_and_rank_as_a_lone_request_does(server)
         assert [r["id"] for r in response.json()["results"]] == alone[query]
 
 
-def test_a_kind_whose_index_is_missing_answers_503(half_served):
-    """Serve what is there: anime works; manga answers 503 naming the command that builds it."""
-    url = half_served
-    assert httpx.get(f"{url}/v1/health", timeout=5).status_code == 503
-    for path, body in (("/anisearchmodel/manga", {"model": LEGACY_MODEL, "description": "a hunter"}),
-                       ("/v1/search", {"kind": "manga", "query": "a hunter"})):
-        response = httpx.post(f"{url}{path}", json=body, timeout=30)
-        assert response.status_code == 503
-        assert "anisim build-index --kind manga" in response.json()["error"]
-    assert httpx.post(f"{url}/v1/search", json={"kind": "anime", "query": "alchemy"}, timeout=30).status_code == 200
+def test_a_missing_index_is_served_by_bm25_until_a_build_writes_it(small_home, tmp_path):
+    """A first run's server answers before its vectors exist: hybrid searches of the kind without
+    an index are ranked by BM25 and say so, dense search and more-like-this answer 503, health says
+    `building`; once a build writes the index (arrays, then the manifest, as `build_index` does)
+    the server loads it by itself and answers hybrid."""
+    import shutil
+    with serving_without_manga_index(small_home, tmp_path) as (url, home):
+        health = httpx.get(f"{url}/v1/health", timeout=5)
+        assert health.status_code == 503 and health.json()["status"] == "building"
+        assert list(health.json()["problems"]) == [f"manga index of {MINILM}"]
+        legacy = httpx.post(f"{url}/anisearchmodel/manga", json={"model": LEGACY_MODEL, "description": "a hunter"},
+                            timeout=30)
+        assert legacy.status_code == 200 and legacy.json() and legacy.headers["x-anisim-mode"] == "lexical"
+        hybrid = httpx.post(f"{url}/v1/search", json={"kind": "manga", "query": "a hunter"}, timeout=30)
+        assert hybrid.status_code == 200 and hybrid.json()["mode"] == "lexical" and hybrid.json()["results"]
+        some_id = hybrid.json()["results"][0]["id"]
+        for path, body in (("/v1/search", {"kind": "manga", "query": "a hunter", "mode": "dense"}),
+                           ("/v1/similar", {"kind": "manga", "id": some_id})):
+            response = httpx.post(f"{url}{path}", json=body, timeout=30)
+            assert response.status_code == 503 and "anisim prepare" in response.json()["error"]
+            assert response.headers["retry-after"]
+        anime = httpx.post(f"{url}/v1/search", json={"kind": "anime", "query": "alchemy"}, timeout=30)
+        assert anime.status_code == 200 and anime.json()["mode"] == "hybrid"
+
+        built, written = small_home / "manga" / MINILM, home / "manga" / MINILM
+        written.mkdir(parents=True)
+        for name in ("vectors.npy", "rows.npy", "manifest.json"):
+            shutil.copy(built / name, written / name)
+        wait_ready(url, timeout=60)  # the watcher looks every 5 s
+        hybrid = httpx.post(f"{url}/v1/search", json={"kind": "manga", "query": "a hunter"}, timeout=30)
+        assert hybrid.status_code == 200 and hybrid.json()["mode"] == "hybrid"
+        assert httpx.post(f"{url}/v1/similar", json={"kind": "manga", "id": some_id}, timeout=30).status_code == 200
 
 
 FUZZ_EXAMPLES = 1_500  # generated requests over every documented search and info route

@@ -1,14 +1,18 @@
 """What the HTTP layer serves, without BentoML: every served model's searchers, the choice of a
 model for a request, and the search itself given an async function that encodes.
 
-Catalogs are loaded once per kind and shared by the models' searchers. A kind or model whose
-index cannot be loaded is remembered as a problem: the rest is served, and requests that need it
-get a 503 naming the command that builds it.
+Catalogs are loaded once per kind and shared by the models' searchers. A kind whose catalog cannot
+be loaded is remembered as a problem: the rest is served, and its requests get a 503 naming the
+command that builds it. A model whose index is missing or stale (on a first run `make serve` builds
+it in the background) is served by BM25 meanwhile: hybrid searches answer in lexical mode and say
+so, dense searches and more-like-this get a 503, and a watcher thread loads the index as soon as a
+build writes it (`Backend.watch`).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,9 +22,9 @@ import numpy as np
 from anisim.api.records import RecordMaker
 from anisim.api.schemas import SearchResponse
 from anisim.catalog import facet_counts, load_catalog
-from anisim.errors import AnisimError, ModelUnavailable, NotReady
+from anisim.errors import AnisimError, IndexProblem, ModelUnavailable, NotReady
 from anisim.filters import Filters
-from anisim.index import load_index
+from anisim.index import index_dir, load_index
 from anisim.lexical import LexicalScorer
 from anisim.models import LEGACY_ALLOWED, ModelSpec, available_names, lookup, resolve
 from anisim.ranking import Page
@@ -41,6 +45,9 @@ class Answer:
     substituted: bool = False
 
 
+INDEX_POLL_S = 5.0  # how often the watcher looks for a missing index's manifest
+
+
 class Backend:
     """Loaded once per API worker; answers searches for every served model and kind."""
 
@@ -51,7 +58,10 @@ class Backend:
         self.searchers: dict[tuple[str, str], Searcher] = {}
         self.records: dict[str, RecordMaker] = {}
         self.facets: dict[str, dict] = {}
-        self.problems: dict[str, str] = {}
+        self.catalog_problems: dict[str, str] = {}
+        # (model, kind) -> why its index is not loaded, and the manifest's mtime when last tried.
+        # Replaced whole, never mutated, so a request thread always reads a consistent dict.
+        self.missing: dict[tuple[str, str], tuple[str, float | None]] = {}
         for kind in KINDS:
             self._load(kind)
 
@@ -60,17 +70,71 @@ class Backend:
         try:
             catalog = load_catalog(self.settings.catalog_dir, kind)
             lexical = LexicalScorer.for_catalog(catalog, self.settings.home)  # shared by the models
-            for spec in self.specs:
-                index = load_index(catalog, spec, self.settings.home)
-                self.searchers[spec.name, kind] = Searcher(catalog, index, spec.lexical_weight, lexical)
         except AnisimError as problem:  # serve what we can; the rest answers 503
-            self.problems[kind] = str(problem)
+            self.catalog_problems[kind] = str(problem)
             log.error("%s search unavailable: %s", kind, problem)
             return
+        for spec in self.specs:
+            stamp = self._manifest_stamp(spec.name, kind)
+            try:
+                index = load_index(catalog, spec, self.settings.home)
+            except IndexProblem as problem:
+                index = None
+                self.missing = {**self.missing, (spec.name, kind): (str(problem), stamp)}
+                log.warning("%s index of %s not loaded, BM25 answers until it is: %s", kind, spec.name, problem)
+            self.searchers[spec.name, kind] = Searcher(catalog, index, spec.lexical_weight, lexical)
         self.records[kind] = RecordMaker(catalog)
         self.facets[kind] = facet_counts(catalog)
         log.info("%s loaded: %d titles, %d model(s) in %.1f s", kind, len(catalog.items), len(self.specs),
                  time.perf_counter() - started)
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """What keeps this worker from serving everything fully: {} when all is loaded."""
+        return {**self.catalog_problems,
+                **{f"{kind} index of {model}": why for (model, kind), (why, _) in self.missing.items()}}
+
+    def _manifest_stamp(self, model: str, kind: str) -> float | None:
+        try:
+            return (index_dir(self.settings.home, kind, model) / "manifest.json").stat().st_mtime
+        except OSError:
+            return None
+
+    def load_new_indexes(self) -> list[tuple[str, str]]:
+        """Load each missing index whose manifest was written since it was last tried (a build
+        writes the manifest last); returns the (model, kind) pairs now served with vectors."""
+        loaded = []
+        for (model, kind), (_, stamp) in self.missing.items():
+            now = self._manifest_stamp(model, kind)
+            if now is None or now == stamp:
+                continue
+            lexical_only = self.searchers[model, kind]
+            try:
+                index = load_index(lexical_only.catalog, resolve(model), self.settings.home)
+            except IndexProblem as problem:
+                self.missing = {**self.missing, (model, kind): (str(problem), now)}
+                continue
+            self.searchers[model, kind] = Searcher(lexical_only.catalog, index, lexical_only.lexical_weight,
+                                                   lexical_only.lexical)
+            self.missing = {key: value for key, value in self.missing.items() if key != (model, kind)}
+            loaded.append((model, kind))
+            log.info("%s index of %s loaded (%d rows): hybrid and dense search on", kind, model,
+                     index.manifest["rows"])
+        return loaded
+
+    def watch(self, every_s: float = INDEX_POLL_S) -> threading.Thread | None:
+        """While an index is missing, look for it every `every_s` seconds in a daemon thread."""
+        if not self.missing:
+            return None
+
+        def poll() -> None:
+            while self.missing:
+                time.sleep(every_s)
+                self.load_new_indexes()
+
+        thread = threading.Thread(target=poll, name="anisim-index-watch", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def served(self) -> list[str]:
@@ -97,24 +161,32 @@ class Backend:
         raise ModelUnavailable(f"model {spec.name} is not available: {spec.why_unavailable()}; "
                                f"served models: {served}")
 
-    def searcher(self, model: str, kind: str) -> Searcher:
+    def searcher(self, model: str, kind: str, needs_vectors: bool = False) -> Searcher:
+        """The searcher of (model, kind); NotReady if its catalog is not loaded, or if the request
+        needs vectors and its index is not loaded yet."""
         if (model, kind) not in self.searchers:
-            raise NotReady(f"{kind} search is not available yet: {self.problems.get(kind, 'loading')}", 30)
-        return self.searchers[model, kind]
+            raise NotReady(f"{kind} search is not available yet: {self.catalog_problems.get(kind, 'loading')}", 30)
+        searcher = self.searchers[model, kind]
+        if needs_vectors and not searcher.has_vectors:
+            raise NotReady(f"the {kind} index of {model} is not loaded yet (built by `anisim prepare`); "
+                           "hybrid and lexical searches answer with BM25 meanwhile", 30)
+        return searcher
 
     async def search(self, kind: str, text: str, model: str | None, mode: str, page: int, page_size: int,
                      filters: Filters, encode: AsyncEncode, legacy: bool = False) -> Answer:
         """Search one kind; `encode` is awaited only when the mode needs a vector."""
         started = time.perf_counter()
         name, substituted = self.model_for(model, legacy)
-        searcher = self.searcher(name, kind)
         query = Query.parse(text, mode)
+        searcher = self.searcher(name, kind, needs_vectors=query.mode == "dense")
+        if query.needs_vector and not searcher.has_vectors:  # hybrid while the index builds
+            query = Query(query.text, "lexical")
         vector = await encode(name, query.text) if query.needs_vector else None
         result = searcher.search(query, vector, page, page_size, filters)
         log.info("search kind=%s model=%s%s mode=%s page=%d size=%d query_chars=%d results=%d total=%d in %.1f ms",
-                 kind, name, " (substituted)" if substituted else "", mode, page, page_size, len(query.text),
+                 kind, name, " (substituted)" if substituted else "", query.mode, page, page_size, len(query.text),
                  result.positions.size, result.total, (time.perf_counter() - started) * 1000)
-        return Answer(result, name, mode, substituted)
+        return Answer(result, name, query.mode, substituted)
 
     def v1_response(self, kind: str, page: int, page_size: int, answer: Answer) -> SearchResponse:
         """An answer as the v1 body: its records and the paging fields."""
@@ -125,4 +197,5 @@ class Backend:
     def similar(self, kind: str, item_id: int, model: str | None, page: int, page_size: int,
                 filters: Filters) -> Answer:
         name, _ = self.model_for(model)
-        return Answer(self.searcher(name, kind).similar(item_id, page, page_size, filters), name, "dense")
+        searcher = self.searcher(name, kind, needs_vectors=True)
+        return Answer(searcher.similar(item_id, page, page_size, filters), name, "dense")

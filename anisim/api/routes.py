@@ -57,7 +57,7 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
         except AnisimError as problem:
             return error_response(problem)
         return JSONResponse(service.backend.records[kind].legacy(answer.page),
-                            headers={"X-Anisim-Model": answer.model})
+                            headers={"X-Anisim-Model": answer.model, "X-Anisim-Mode": answer.mode})
 
     async def list_models(request: Request) -> JSONResponse:
         """GET /v1/models: every known model, whether it is installed, and whether it is served."""
@@ -70,13 +70,20 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
         ])
 
     async def health(request: Request) -> JSONResponse:
-        """GET /v1/health: 200 only when every index is loaded and the encoder answers now."""
+        """GET /v1/health: 200 only when every index is loaded and the encoder answers now; else
+        503 with status `building` (only indexes are missing: searches answer with BM25 meanwhile)
+        or `unavailable`."""
         service = current()
         backend = service.backend
-        problems = {**backend.problems, **await service.encoder_problems()}
-        body = {"status": "ok" if not problems else "unavailable", "model": backend.default_model,
+        encoder = await service.encoder_problems()
+        problems = {**backend.problems, **encoder}
+        only_indexes = not backend.catalog_problems and not encoder
+        status = "ok" if not problems else "building" if only_indexes else "unavailable"
+        body = {"status": status, "model": backend.default_model,
                 "models": backend.served,
                 "indexes": {kind: len(r.items) for kind, r in backend.records.items()}, "problems": problems}
+        if problems:  # an error answer keeps the `{"error": ...}` shape every error has
+            body = {"error": f"not ready: {', '.join(problems)}", **body}
         headers = {"Retry-After": "5"} if problems else {}
         return JSONResponse(body, status_code=200 if not problems else 503, headers=headers)
 

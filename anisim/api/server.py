@@ -35,12 +35,12 @@ def start_server(target: str, env: dict[str, str], log_path: Path, port: int | N
     return process, f"http://127.0.0.1:{port}"
 
 
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = START_TIMEOUT_S) -> float:
+def wait_ready(url: str, process: subprocess.Popen | None = None, timeout: float = START_TIMEOUT_S) -> float:
     """Poll /v1/health until 200 (each probe with its own short timeout: readiness can hang while
-    loading); returns the seconds it took."""
+    loading), failing early if `process` exits; returns the seconds it took."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise RuntimeError(f"bentoml serve exited with {process.returncode}")
         try:
             if httpx.get(f"{url}/v1/health", timeout=3).status_code == 200:

@@ -236,7 +236,10 @@ function show(s, page) {
   } else {
     const range = `${first}-${last} of ${page.total.toLocaleString("en")}`;
     $("#range").textContent = range;
-    say(`${range} ${s.kind} titles.`);
+    // A hybrid search answered in lexical mode: the meaning index is still being built.
+    const keywordsOnly = !s.like && s.mode === "hybrid" && page.mode === "lexical";
+    say(`${range} ${s.kind} titles.` + (keywordsOnly
+      ? " Matched by keywords only: the meaning index is still being built, so try again in a few minutes." : ""));
   }
   const words = queryWords(s.like ? "" : s.q);
   page.results.forEach((record) => cards.append(card(record, words, s)));
