@@ -108,3 +108,25 @@ def test_an_interrupted_build_leaves_the_previous_index(tiny, encoder):
         build_index(changed, FailingEncoder(), home, passage_words=70)
     assert load_index(catalog, SPEC, home).manifest["catalog_hash"] == before
     assert not [p for p in index_dir(home, "manga", SPEC.name).iterdir() if p.name.startswith(".")]
+
+
+def test_prepare_in_two_steps_builds_what_a_server_needs_then_the_indexes(small_catalogs, tmp_path):
+    """`make serve`'s order: `--step serving` writes catalogs and their BM25 indexes but no vectors
+    (the server can start); `--step indexes` builds the vectors from the saved catalogs alone."""
+    import dataclasses
+
+    from anisim.catalog import load_catalog, save_catalog
+    from anisim.prepare import prepare
+    from anisim.settings import Settings
+    settings = dataclasses.replace(Settings.from_env(), home=tmp_path / "first", engine="torch")
+    prepare([SPEC], settings, kinds=("manga",), step="serving", say=lambda line: None)
+    assert load_catalog(settings.catalog_dir, "manga").items.shape[0] > 1000
+    assert (settings.home / "lexical" / "manga").is_dir()
+    assert not index_dir(settings.home, "manga", SPEC.name).exists()
+
+    small = dataclasses.replace(settings, home=tmp_path / "small", data_dir=tmp_path / "no-sources-here")
+    save_catalog(small_catalogs["manga"], small.catalog_dir)
+    said: list[str] = []
+    prepare([SPEC], small, kinds=("manga",), step="indexes", say=said.append)
+    assert load_index(small_catalogs["manga"], SPEC, small.home).manifest["items"] == len(small_catalogs["manga"].items)
+    assert any("manga index for" in line and "encoded" in line for line in said)
