@@ -15,7 +15,7 @@ a person (CLI) or a client (HTTP); it never holds a user's query text.
 | 415 | UnsupportedMediaType | a body that is not JSON |
 | 429 | RateLimited | over the per-client rate limit; `Retry-After` says when to retry |
 | 500 | AnisimError | a bug: never a client's fault (the message names no internals) |
-| 503 | NotReady | a catalog is not loaded, a dense search or more-like-this before its index is, or the encoder is down or busy past its wait; `Retry-After` |
+| 503 | NotReady | a catalog not loaded, an index not yet loaded (dense, similar), the encoder down or busy; `Retry-After` |
 """
 
 from __future__ import annotations
