@@ -140,6 +140,15 @@ def index_dir(home: Path, kind: str, model: str) -> Path:
     return home / kind / model.replace("/", "__")
 
 
+def manifest_stamp(home: Path, kind: str, model: str) -> float | None:
+    """When the index's manifest was last written (a build writes it last), or None if there is none:
+    what a server waiting for an index watches."""
+    try:
+        return _paths(index_dir(home, kind, model))[2].stat().st_mtime
+    except OSError:
+        return None
+
+
 def _reusable_vectors(folder: Path, spec: ModelSpec) -> dict[str, np.ndarray]:
     """hash -> vector from the previous index of this model, if it is intact; else nothing."""
     try:

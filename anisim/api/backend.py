@@ -24,7 +24,7 @@ from anisim.api.schemas import SearchResponse
 from anisim.catalog import facet_counts, load_catalog
 from anisim.errors import AnisimError, IndexProblem, ModelUnavailable, NotReady
 from anisim.filters import Filters
-from anisim.index import index_dir, load_index
+from anisim.index import load_index, manifest_stamp
 from anisim.lexical import LexicalScorer
 from anisim.models import LEGACY_ALLOWED, ModelSpec, available_names, lookup, resolve
 from anisim.ranking import Page
@@ -75,7 +75,7 @@ class Backend:
             log.error("%s search unavailable: %s", kind, problem)
             return
         for spec in self.specs:
-            stamp = self._manifest_stamp(spec.name, kind)
+            stamp = manifest_stamp(self.settings.home, kind, spec.name)
             try:
                 index = load_index(catalog, spec, self.settings.home)
             except IndexProblem as problem:
@@ -94,18 +94,11 @@ class Backend:
         return {**self.catalog_problems,
                 **{f"{kind} index of {model}": why for (model, kind), (why, _) in self.missing.items()}}
 
-    def _manifest_stamp(self, model: str, kind: str) -> float | None:
-        try:
-            return (index_dir(self.settings.home, kind, model) / "manifest.json").stat().st_mtime
-        except OSError:
-            return None
-
-    def load_new_indexes(self) -> list[tuple[str, str]]:
+    def load_new_indexes(self) -> None:
         """Load each missing index whose manifest was written since it was last tried (a build
-        writes the manifest last); returns the (model, kind) pairs now served with vectors."""
-        loaded = []
+        writes the manifest last)."""
         for (model, kind), (_, stamp) in self.missing.items():
-            now = self._manifest_stamp(model, kind)
+            now = manifest_stamp(self.settings.home, kind, model)
             if now is None or now == stamp:
                 continue
             lexical_only = self.searchers[model, kind]
@@ -117,10 +110,8 @@ class Backend:
             self.searchers[model, kind] = Searcher(lexical_only.catalog, index, lexical_only.lexical_weight,
                                                    lexical_only.lexical)
             self.missing = {key: value for key, value in self.missing.items() if key != (model, kind)}
-            loaded.append((model, kind))
             log.info("%s index of %s loaded (%d rows): hybrid and dense search on", kind, model,
                      index.manifest["rows"])
-        return loaded
 
     def watch(self, every_s: float = INDEX_POLL_S) -> threading.Thread | None:
         """While an index is missing, look for it every `every_s` seconds in a daemon thread."""
