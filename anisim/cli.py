@@ -98,8 +98,10 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from anisim.training import TrainSettings, train_adapter
     catalogs = {kind: build_catalog(args.sources, kind)[0] for kind in KINDS}
     dev = {kind: load_queries(SETTINGS.eval_dir / f"{kind}_dev.jsonl") for kind in KINDS}
+    mining = {name: getattr(args, name) for name in ("ict_per_kind", "noname_share", "dev_passes")
+              if getattr(args, name) is not None}  # unset: TrainSettings' defaults (the shipped adapter's)
     settings = TrainSettings(seed=args.seed, steps=args.steps, max_minutes=args.max_minutes,
-                             hard_negatives=args.hard_negatives)
+                             hard_negatives=args.hard_negatives, **mining)
     record = train_adapter(resolve(args.base), catalogs, dev, args.out, settings)
     print(json.dumps(record, indent=1))
     print(f"adapter written to {args.out}")
@@ -198,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13, help="seeds mining, batch order and initialisation")
     p.add_argument("--hard-negatives", action="store_true",
                    help="give each dev pair a BM25-mined negative (another title its query resembles)")
+    p.add_argument("--ict-per-kind", type=int, help="inverse-cloze pairs mined per kind (default: 1500)")
+    p.add_argument("--noname-share", type=float,
+                   help="share of inverse-cloze fragments stripped of their names, like the dev sets' noname form "
+                        "(default: 0)")
+    p.add_argument("--dev-passes", type=int, help="copies of each train-split dev pair (default: 1)")
     _sources(p)
     p.set_defaults(func=_cmd_train)
 

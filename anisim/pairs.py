@@ -2,10 +2,13 @@
 
 A pair is (query-like text, a text of the title it describes). Four sources:
 - `ict`      inverse cloze: one or two sentences of a synopsis against the rest of it, so the model
-             learns to find a whole story from a fragment of it;
+             learns to find a whole story from a fragment of it; a share of the fragments lose their
+             names (`text.without_names`, the dev sets' `noname` form), so it also learns to find a
+             story from what happens in it;
 - `title`    a title or synonym against the synopsis (people remember names);
 - `synopses` two distinct synopses of one title (two sites describing the same story);
-- `dev`      the dev-set descriptions (every form) of the titles in the *train* split only; each
+- `dev`      the dev-set descriptions (every form) of the titles in the *train* split only, in
+             `dev_passes` copies (the closest thing to real queries, so seen more than once); each
              carries every text the index holds for its title (whole synopses and passages) as
              `candidates`, and training takes as positive the one the base model finds closest,
              so the model learns to match descriptions to passages as the index stores them.
@@ -30,7 +33,7 @@ from anisim.catalog import Catalog
 from anisim.index import DEFAULT_PASSAGE_WORDS, passages
 from anisim.lexical import LexicalScorer, item_documents
 from anisim.ranking import top_positions
-from anisim.text import clean_query, sentences
+from anisim.text import clean_query, sentences, without_names
 
 VALIDATION_PERCENT = 30
 SPLITS = ("all", "train", "validation")
@@ -62,24 +65,31 @@ def in_split(queries: list[dict], kind: str, split: str) -> list[dict]:
     return queries if split == "all" else [q for q in queries if split_of(kind, q["id"]) == split]
 
 
-def _inverse_cloze(text: str, rng: random.Random) -> tuple[str, str] | None:
-    """(a span of one or two sentences, the synopsis without it), or None for short synopses."""
+MIN_NONAME_WORDS = 6  # a fragment left shorter than this without its names keeps them
+
+
+def _inverse_cloze(text: str, rng: random.Random, noname_share: float) -> tuple[str, str] | None:
+    """(a span of one or two sentences, the synopsis without it), or None for short synopses;
+    with probability `noname_share` the span loses its names."""
     parts = sentences(text)
     if len(parts) < 3:
         return None
     width = rng.choice((1, 2))
     start = rng.randrange(len(parts) - width + 1)
-    return " ".join(parts[start:start + width]), " ".join(parts[:start] + parts[start + width:])
+    span = " ".join(parts[start:start + width])
+    if noname_share and rng.random() < noname_share and len((nameless := without_names(span)).split()) >= MIN_NONAME_WORDS:
+        span = nameless
+    return span, " ".join(parts[:start] + parts[start + width:])
 
 
-def _catalog_pairs(catalog: Catalog, rng: random.Random, ict: int, titles: int) -> Iterator[Pair]:
+def _catalog_pairs(catalog: Catalog, rng: random.Random, ict: int, titles: int, noname_share: float) -> Iterator[Pair]:
     """Up to `ict` inverse-cloze and `titles` title pairs, and every distinct-synopses pair."""
     kind = catalog.kind
     by_item = catalog.synopses.groupby("item_id", sort=True)["text"].agg(list)
     ids = list(by_item.index)
     for item_id in rng.sample(ids, min(ict, len(ids))):
         texts = by_item[item_id]
-        split = _inverse_cloze(rng.choice(texts), rng)
+        split = _inverse_cloze(rng.choice(texts), rng, noname_share)
         if split:
             yield Pair(*split, key=f"{kind}:{item_id}", source="ict")
     for item_id in rng.sample(ids, min(titles, len(ids))):
@@ -112,14 +122,14 @@ def _dev_pairs(catalog: Catalog, queries: list[dict]) -> Iterator[Pair]:
                            candidates=candidates)
 
 
-def mine_pairs(catalogs: dict[str, Catalog], dev: dict[str, list[dict]], seed: int,
-               ict_per_kind: int, titles_per_kind: int) -> list[Pair]:
+def mine_pairs(catalogs: dict[str, Catalog], dev: dict[str, list[dict]], seed: int, ict_per_kind: int,
+               titles_per_kind: int, noname_share: float = 0.0, dev_passes: int = 1) -> list[Pair]:
     """All training pairs of every kind, shuffled with `seed`."""
     rng = random.Random(seed)
     pairs: list[Pair] = []
     for kind, catalog in sorted(catalogs.items()):
-        pairs += _catalog_pairs(catalog, rng, ict_per_kind, titles_per_kind)
-        pairs += _dev_pairs(catalog, dev.get(kind, []))
+        pairs += _catalog_pairs(catalog, rng, ict_per_kind, titles_per_kind, noname_share)
+        pairs += list(_dev_pairs(catalog, dev.get(kind, []))) * dev_passes
     rng.shuffle(pairs)
     return pairs
 

@@ -64,3 +64,20 @@ def clean_query(raw: str) -> str:
 def sentences(text: str) -> list[str]:
     """Split prose at sentence ends (a full stop, ! or ? before a capital or an opening quote)."""
     return _SENTENCE_END.split(text)
+
+
+_SENTENCE_FINAL = (".", "!", "?", ":", "\"", "\u201d")
+
+
+def without_names(text: str) -> str:
+    """The dev sets' `noname` form of a text: capitalised words that do not start a sentence, and
+    words with digits, removed (a description remembered without its names). Training makes
+    such queries from synopsis spans, so the model learns to match a story by what happens in it."""
+    kept = []
+    starts_sentence = True
+    for word in text.split():
+        first_letter = next((c for c in word if c.isalpha()), "")
+        if starts_sentence or not (first_letter.isupper() or any(c.isdigit() for c in word)):
+            kept.append(word)
+        starts_sentence = word.endswith(_SENTENCE_FINAL)
+    return " ".join(kept)

@@ -51,6 +51,8 @@ class TrainSettings:
     passage_tokens: int = 160
     ict_per_kind: int = 1500
     titles_per_kind: int = 600
+    noname_share: float = 0.0         # inverse-cloze fragments that lose their names (`pairs._inverse_cloze`)
+    dev_passes: int = 1               # copies of each train-split dev pair
     hard_negatives: bool = False      # add a BM25-mined negative to each dev pair (`pairs.hard_negatives`)
 
 
@@ -117,7 +119,8 @@ def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, 
 
     torch.manual_seed(settings.seed)
     model = SentenceTransformer(str(base.weights_path), device="cpu", local_files_only=True)
-    pairs = mine_pairs(catalogs, dev, settings.seed, settings.ict_per_kind, settings.titles_per_kind)
+    pairs = mine_pairs(catalogs, dev, settings.seed, settings.ict_per_kind, settings.titles_per_kind,
+                       settings.noname_share, settings.dev_passes)
     pairs = closest_positives(model, pairs, settings)
     if settings.hard_negatives:
         pairs = hard_negatives(pairs, catalogs)

@@ -3,6 +3,7 @@
 
 import dataclasses
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from anisim.encoder import Embedder
 from anisim.engines.pytorch import load_model
 from anisim.models import MINILM, ModelSpec, resolve
 from anisim.pairs import VALIDATION_PERCENT, Pair, batches, hard_negatives, in_split, mine_pairs, split_of
+from anisim.text import without_names
 from anisim.training import TrainSettings, _loss, train_adapter
 
 
@@ -35,6 +37,19 @@ def test_mined_pairs_never_use_a_validation_query(small_catalogs, dev_queries):
         kind, item_id = pair.key.split(":")
         assert split_of(kind, int(item_id)) == "train"
     assert mine_pairs(small_catalogs, dev_queries, seed=1, ict_per_kind=50, titles_per_kind=20) == pairs
+
+
+def test_nameless_fragments_and_repeated_dev_pairs_are_mined_when_asked(small_catalogs, dev_queries):
+    plain = mine_pairs(small_catalogs, dev_queries, seed=5, ict_per_kind=200, titles_per_kind=0)
+    mixed = mine_pairs(small_catalogs, dev_queries, seed=5, ict_per_kind=200, titles_per_kind=0,
+                       noname_share=0.5, dev_passes=2)
+    fragments = [p.query for p in mixed if p.source == "ict"]
+    nameless = sum(without_names(q) == q for q in fragments)
+    assert 0.3 * len(fragments) < nameless < 0.9 * len(fragments)
+    assert sum(without_names(p.query) == p.query for p in plain if p.source == "ict") < nameless
+    dev = [p for p in mixed if p.source == "dev"]
+    assert len(dev) == 2 * sum(p.source == "dev" for p in plain)
+    assert all(n % 2 == 0 for n in Counter(dev).values())  # a form equal to another is already a repeat
 
 
 def test_no_batch_holds_two_pairs_of_one_title(small_catalogs, dev_queries):
