@@ -77,8 +77,10 @@ def _inverse_cloze(text: str, rng: random.Random, noname_share: float) -> tuple[
     width = rng.choice((1, 2))
     start = rng.randrange(len(parts) - width + 1)
     span = " ".join(parts[start:start + width])
-    if noname_share and rng.random() < noname_share and len((nameless := without_names(span)).split()) >= MIN_NONAME_WORDS:
-        span = nameless
+    if noname_share and rng.random() < noname_share:
+        nameless = without_names(span)
+        if len(nameless.split()) >= MIN_NONAME_WORDS:
+            span = nameless
     return span, " ".join(parts[:start] + parts[start + width:])
 
 

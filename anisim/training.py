@@ -98,8 +98,10 @@ def closest_positives(model, pairs: list[Pair], settings: TrainSettings) -> list
         model.max_seq_length = settings.passage_tokens
         vectors = dict(zip(texts, model.encode(texts, batch_size=16, normalize_embeddings=True, show_progress_bar=False)))
         model.max_seq_length = settings.query_tokens
-        queries = model.encode([p.query for p in todo], batch_size=16, normalize_embeddings=True, show_progress_bar=False)
-    best = {id(p): max(p.candidates, key=lambda c: float(vectors[c] @ q)) for p, q in zip(todo, queries)}
+        distinct = list(dict.fromkeys(p.query for p in todo))  # repeated dev pairs share one encoding
+        queries = dict(zip(distinct, model.encode(distinct, batch_size=16, normalize_embeddings=True,
+                                                  show_progress_bar=False)))
+    best = {id(p): max(p.candidates, key=lambda c: float(vectors[c] @ queries[p.query])) for p in todo}
     return [dataclasses.replace(p, positive=best[id(p)], candidates=()) if p.candidates else p for p in pairs]
 
 
