@@ -18,7 +18,7 @@ from anisim.errors import AnisimError
 from anisim.index import DEFAULT_PASSAGE_WORDS
 from anisim.pairs import SPLITS
 from anisim.settings import DEFAULT_MODE, KINDS, MODES, PREPARE_STEPS, Settings
-from anisim.training_settings import TrainSettings
+from anisim.training_settings import RECIPE_FLAGS, RecipeFlag, TrainSettings
 
 SETTINGS = Settings.from_env()
 TRAIN = TrainSettings()  # the shipped adapter's recipe: `anisim train`'s defaults
@@ -93,14 +93,19 @@ def _cmd_eval(args: argparse.Namespace) -> None:
         print(f"{form:<8} {m['recall@1']:>9.3f} {m['recall@10']:>10.3f} {m['mrr@10']:>8.3f}")
 
 
+def train_settings(args: argparse.Namespace) -> TrainSettings:
+    """The recipe `anisim train`'s flags name (every setting without a flag keeps its default)."""
+    return TrainSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSettings)
+                            if hasattr(args, f.name)})
+
+
 def _cmd_train(args: argparse.Namespace) -> None:
     from anisim.catalog import load_catalog
     from anisim.evaluation import load_queries
     from anisim.models import resolve
     from anisim.search import Searcher
     from anisim.training import train_adapter
-    settings = TrainSettings(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainSettings)
-                                if hasattr(args, f.name)})
+    settings = train_settings(args)
     base = resolve(args.base)
     # the catalogs `anisim prepare` saved; hard negatives also need the base model's index of them
     searchers = {kind: Searcher.open(kind, base, args.home) for kind in KINDS} if settings.hard_negatives else None
@@ -143,6 +148,18 @@ def _vector_options(p: argparse.ArgumentParser) -> None:
                    help="onnx, torch, or auto: torch on a GPU, ONNX Runtime on a CPU (default: $ANISIM_ENGINE or %(default)s)")
     p.add_argument("--passage-words", type=int, default=DEFAULT_PASSAGE_WORDS,
                    help="also embed passages of about this many words; 0 embeds whole synopses only")
+
+
+def _recipe_argument(parser: argparse.ArgumentParser, recipe: RecipeFlag) -> None:
+    """One `anisim train` flag of the recipe, typed and defaulted by its TrainSettings field."""
+    default = getattr(TRAIN, recipe.name)
+    if isinstance(default, bool):
+        parser.add_argument(recipe.flag, action=argparse.BooleanOptionalAction, default=default,
+                            help=f"{recipe.help} (default: %(default)s)")
+    elif default is None:
+        parser.add_argument(recipe.flag, type=int, default=None, help=recipe.help)
+    else:
+        parser.add_argument(recipe.flag, type=type(default), default=default, help=f"{recipe.help} (default: %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,23 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "shipped adapter.")
     p.add_argument("--out", type=Path, required=True, help="folder for the adapter and its training record")
     p.add_argument("--base", default="all-MiniLM-L6-v2", help="base model (default: %(default)s)")
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default: one pass over the pairs)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop early after this many minutes")
     p.add_argument("--seed", type=int, default=TRAIN.seed, help="seeds mining, batch order and initialisation "
                                                                 "(default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=TRAIN.batch_size,
-                   help="pairs per step, each query's in-batch negatives (default: %(default)s)")
-    p.add_argument("--learning-rate", type=float, default=TRAIN.learning_rate, help="peak (default: %(default)s)")
-    p.add_argument("--hard-negatives", action=argparse.BooleanOptionalAction, default=TRAIN.hard_negatives,
-                   help="give each dev pair a negative: the other title the base model's search ranks first "
-                        "(default: %(default)s)")
-    p.add_argument("--ict-per-kind", type=int, default=TRAIN.ict_per_kind,
-                   help="inverse-cloze pairs mined per kind (default: %(default)s)")
-    p.add_argument("--noname-share", type=float, default=TRAIN.noname_share,
-                   help="share of inverse-cloze fragments stripped of their names, like the dev sets' noname form "
-                        "(default: %(default)s)")
-    p.add_argument("--dev-passes", type=int, default=TRAIN.dev_passes,
-                   help="copies of each train-split dev pair (default: %(default)s)")
+    for recipe in RECIPE_FLAGS:
+        _recipe_argument(p, recipe)
     _home(p)
     p.set_defaults(func=_cmd_train)
 

@@ -30,7 +30,7 @@ from anisim.catalog import Catalog
 from anisim.models import TUNED, ModelSpec
 from anisim.pairs import VALIDATION_PERCENT, Pair, batches, hard_negatives, mine_pairs
 from anisim.search import Searcher
-from anisim.training_settings import TrainSettings
+from anisim.training_settings import RECIPE_FLAGS, TrainSettings
 
 log = logging.getLogger(__name__)
 LORA_TARGETS = ["query", "key", "value", "dense"]
@@ -179,18 +179,15 @@ def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, 
     return record
 
 
-CLI_FLAGS = ("steps", "batch_size", "learning_rate", "hard_negatives", "ict_per_kind", "noname_share", "dev_passes")
-
-
 def rebuild_command(settings: dict) -> str:
     """The `anisim train` command that reproduces these settings: the seed, and every flag that
     differs from its default."""
     defaults = asdict(TrainSettings())
     flags = [f"--out anisim/weights/{TUNED}"]
-    for name in (n for n in CLI_FLAGS if settings[n] != defaults[n]):
-        flag = "--" + name.replace("_", "-")
-        value = settings[name]
-        flags.append(flag if value is True else f"--no-{flag[2:]}" if value is False else f"{flag} {value}")
+    for recipe in (r for r in RECIPE_FLAGS if settings[r.name] != defaults[r.name]):
+        value = settings[recipe.name]
+        flag = recipe.flag if value is not False else f"--no-{recipe.flag[2:]}"
+        flags.append(flag if isinstance(value, bool) else f"{flag} {value}")
     return " ".join(["anisim train", *flags, f"--seed {settings['seed']}"])
 
 

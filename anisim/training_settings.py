@@ -29,3 +29,27 @@ class TrainSettings:
     noname_share: float = 0.0         # inverse-cloze fragments that lose their names (`pairs._inverse_cloze`)
     dev_passes: int = 1               # copies of each train-split dev pair
     hard_negatives: bool = False      # add a search-mined negative to each dev pair (`pairs.hard_negatives`)
+
+
+@dataclass(frozen=True)
+class RecipeFlag:
+    """A setting `anisim train` takes as a flag, and the model card's rebuild command names
+    whenever it differs from its default (`training.rebuild_command`)."""
+
+    name: str  # the TrainSettings field; the flag is --name-with-dashes
+    help: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+RECIPE_FLAGS = (
+    RecipeFlag("steps", "optimizer steps (default: one pass over the pairs)"),
+    RecipeFlag("batch_size", "pairs per step, each query's in-batch negatives"),
+    RecipeFlag("learning_rate", "peak"),
+    RecipeFlag("hard_negatives", "give each dev pair a negative: the other title the base model's search ranks first"),
+    RecipeFlag("ict_per_kind", "inverse-cloze pairs mined per kind"),
+    RecipeFlag("noname_share", "share of inverse-cloze fragments stripped of their names, like the dev sets' noname form"),
+    RecipeFlag("dev_passes", "copies of each train-split dev pair"),
+)

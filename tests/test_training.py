@@ -3,12 +3,14 @@
 
 import dataclasses
 import json
+import shlex
 from collections import Counter
 
 import numpy as np
 import pytest
 import torch
 
+from anisim.cli import build_parser, train_settings
 from anisim.encoder import Embedder
 from anisim.engines.pytorch import load_model
 from anisim.models import MINILM, ModelSpec, resolve
@@ -16,7 +18,7 @@ from anisim.pairs import VALIDATION_PERCENT, Pair, batches, hard_negatives, in_s
 from anisim.ranking import top_positions
 from anisim.search import Query
 from anisim.text import without_names
-from anisim.training import _embed, _loss, _step, _texts, train_adapter
+from anisim.training import _embed, _loss, _step, _texts, rebuild_command, train_adapter
 from anisim.training_settings import TrainSettings
 
 
@@ -121,6 +123,14 @@ def test_a_step_in_chunks_has_the_gradients_of_the_whole_batch():
     expected, weight.grad = weight.grad.clone(), None
     assert _step(model, batch, settings) == pytest.approx(float(whole), abs=1e-5)
     assert torch.allclose(weight.grad, expected, atol=1e-6) and float(expected.abs().sum()) > 0
+
+
+def test_the_cards_rebuild_command_parses_back_into_its_settings():
+    recipe = TrainSettings(steps=95, batch_size=128, learning_rate=6e-4, hard_negatives=True, noname_share=0.5)
+    for settings in (TrainSettings(), recipe):
+        command = rebuild_command(dataclasses.asdict(settings))
+        args = build_parser().parse_args(shlex.split(command)[1:])
+        assert train_settings(args) == settings, command
 
 
 @pytest.fixture(scope="module")
