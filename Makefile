@@ -15,8 +15,9 @@ bench:  ## the performance benchmark (README table)
 	bash scripts/setup.sh && .venv/bin/python scripts/bench.py
 build:  ## build the Bento (then `bentoml containerize anisim:latest` on a host with Docker)
 	bash scripts/setup.sh && .venv/bin/bentoml build
-train:  ## re-train the shipped adapter (2 CPU cores: about 20 min; see anisim/weights/*/README.md)
-	bash scripts/setup.sh && .venv/bin/anisim train --out anisim/weights/anisim-minilm-l6-v2 --seed 13
+train:  ## re-train the shipped adapter (2 CPU cores: about 65 min, base index included; see anisim/weights/*/README.md)
+	bash scripts/setup.sh && .venv/bin/anisim prepare --models all-MiniLM-L6-v2 \
+	  && .venv/bin/anisim train --out anisim/weights/anisim-minilm-l6-v2 --seed 13
 frontend: ## drive the old AniSearch front end (npm ci + next build, then Chromium) against a real anisim
 	bash scripts/setup.sh && .venv/bin/python scripts/frontend_check.py --out build/frontend-check
 soak:   ## 64 clients x 60 s against a real anisim: errors and memory every 5 s

@@ -214,11 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_eval)
 
-    p = sub.add_parser("train", help="fine-tune a LoRA adapter on MiniLM (CPU: ~4 s a step of 32; see --steps)",
+    p = sub.add_parser("train", help="fine-tune a LoRA adapter on MiniLM (2 CPU cores: ~32 s a step of 128, "
+                                     "~52 min in all; see --steps, --max-minutes)",
                        description="Fine-tune a LoRA adapter on the base model from the catalogs `anisim prepare` "
-                                   "saved; --hard-negatives also needs the base model's index "
-                                   "(`anisim prepare --models all-MiniLM-L6-v2`). The defaults reproduce the "
-                                   "shipped adapter.")
+                                   "saved. Hard negatives (on by default) are mined with the base model's own "
+                                   "search, so its index must be built first (`anisim prepare --models "
+                                   "all-MiniLM-L6-v2`, ~10 min); --no-hard-negatives does without. The defaults "
+                                   "reproduce the shipped adapter.")
     p.add_argument("--out", type=Path, required=True, help="folder for the adapter and its training record")
     p.add_argument("--base", default="all-MiniLM-L6-v2", help="base model (default: %(default)s)")
     p.add_argument("--max-minutes", type=float, default=None, help="stop early after this many minutes")

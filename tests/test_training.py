@@ -126,7 +126,7 @@ def test_a_step_in_chunks_has_the_gradients_of_the_whole_batch():
 
 
 def test_the_cards_rebuild_command_parses_back_into_its_settings():
-    recipe = TrainSettings(steps=95, batch_size=128, learning_rate=6e-4, hard_negatives=True, noname_share=0.5)
+    recipe = TrainSettings(steps=208, batch_size=32, learning_rate=4e-4, hard_negatives=False, noname_share=0.0)
     for settings in (TrainSettings(), recipe):
         command = rebuild_command(dataclasses.asdict(settings))
         args = build_parser().parse_args(shlex.split(command)[1:])
