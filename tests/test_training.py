@@ -151,7 +151,8 @@ def test_a_tiny_training_run_saves_an_adapter_with_its_card(tiny_adapter):
     assert (out / "adapter_model.safetensors").stat().st_size < 4_000_000
     assert json.loads((out / "training.json").read_text())["data"] == record["data"]
     card = (out / "README.md").read_text()
-    assert "anisim train --out" in card and "--steps 2 --batch-size 8" in card and "--hard-negatives" in card
+    assert "anisim train --out" in card and "--steps 2 --batch-size 8 --learning-rate 0.001 --ict-per-kind 20" in card
+    assert "hard-negatives" not in card  # a default is not named
 
 
 def test_the_adapter_merges_into_the_base_and_moves_its_vectors(tiny_adapter, encoder):
