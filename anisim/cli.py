@@ -156,7 +156,7 @@ def _recipe_argument(parser: argparse.ArgumentParser, recipe: RecipeFlag) -> Non
     if isinstance(default, bool):
         parser.add_argument(recipe.flag, action=argparse.BooleanOptionalAction, default=default,
                             help=f"{recipe.help} (default: %(default)s)")
-    elif default is None:
+    elif default is None:  # --steps, the one recipe setting without a default value: a count
         parser.add_argument(recipe.flag, type=int, default=None, help=recipe.help)
     else:
         parser.add_argument(recipe.flag, type=type(default), default=default, help=f"{recipe.help} (default: %(default)s)")
