@@ -223,7 +223,7 @@ def bench_similarity(sizes=(10_000, 100_000, 1_000_000), dim: int = 384, repeats
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10, help="seconds per concurrency level")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

@@ -29,7 +29,7 @@ def rate(encoder: Embedder, texts: list[str], batch_size: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--texts", type=int, default=256, help="texts per measurement")
     args = parser.parse_args()
     settings = Settings.from_env()

@@ -75,7 +75,7 @@ def print_table(reports: list[dict]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=SPLITS, default="validation", help="dev queries to report on")
     parser.add_argument("--weights", default="", help="extra hybrid BM25 weights to report, comma-separated")
     parser.add_argument("--json", action="store_true", help="print one JSON list of reports")

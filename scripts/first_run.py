@@ -101,7 +101,7 @@ def first_run(rev: str, cold_pip: bool, first_answer_only: bool = False) -> dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rev", default="HEAD", help="the commit to clone (default: %(default)s)")
     parser.add_argument("--cold-pip", action="store_true", help="pip without its cache")
     parser.add_argument("--first-answer-only", action="store_true",

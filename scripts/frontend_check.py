@@ -161,7 +161,7 @@ def drive(front: str, api: str, out: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "frontend-check",
                         help="folder for screenshots and logs (default: %(default)s)")
     args = parser.parse_args()

@@ -57,7 +57,7 @@ def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=Settings.from_env().default_model)
     parser.add_argument("--candidates", type=int, default=100)
     args = parser.parse_args()
