@@ -106,6 +106,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from anisim.search import Searcher
     from anisim.training import train_adapter
     settings = train_settings(args)
+    if settings.ict_negatives and not settings.hard_negatives:
+        raise AnisimError("--ict-negatives needs the hard negatives that --no-hard-negatives turns off")
     base = resolve(args.base)
     # the catalogs `anisim prepare` saved; hard negatives also need the base model's index of them
     searchers = {kind: Searcher.open(kind, base, args.home) for kind in KINDS} if settings.hard_negatives else None

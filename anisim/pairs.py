@@ -152,19 +152,22 @@ def near_copy(a: str, b: str) -> bool:
     return len(first & second) > NEAR_COPY * max(1, len(first | second))
 
 
-def hard_negatives(pairs: list[Pair], searchers: dict[str, Searcher], encode: Encode) -> list[Pair]:
-    """Each dev pair gets as negative the text of the other title the search ranks first for its
-    query (hybrid, as the service ranks; the text is the title's row that matched best, as the
-    index stores it): mostly sequels and same-franchise entries, what rank-1 misses lose to.
+def hard_negatives(pairs: list[Pair], searchers: dict[str, Searcher], encode: Encode,
+                   sources: tuple[str, ...] = ("dev",)) -> list[Pair]:
+    """Each pair of `sources` (dev pairs; `anisim train --ict-negatives` adds the inverse-cloze
+    fragments, measured no better: README) gets as negative the text of the other title the search
+    ranks first for its query (hybrid, as the service ranks; the text is the title's row that
+    matched best, as the index stores it): mostly sequels and same-franchise entries, what rank-1
+    misses lose to.
     A title whose text nearly copies the pair's positive is passed over for the next one: two
     entries telling one story in the same words are not a mistake to learn from (BM25's first
     title, without that check, made the model worse: README)."""
-    texts = list(dict.fromkeys(p.query for p in pairs if p.source == "dev"))
+    texts = list(dict.fromkeys(p.query for p in pairs if p.source in sources))
     vectors = dict(zip(texts, encode(texts))) if texts else {}
     found: dict[tuple[str, str, str], tuple[str, str] | None] = {}  # repeated dev pairs are mined once
     out = []
     for pair in pairs:
-        if pair.source == "dev":
+        if pair.source in sources:
             signature = (pair.query, pair.key, pair.positive)
             if signature not in found:
                 found[signature] = _negative(pair, searchers, vectors[pair.query])

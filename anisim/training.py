@@ -137,7 +137,8 @@ def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, 
     if settings.hard_negatives:
         if searchers is None:
             raise ValueError("hard negatives need the base model's searchers")
-        pairs = hard_negatives(pairs, searchers, lambda texts: _encode(model, texts, settings.query_tokens))
+        sources = ("dev", "ict") if settings.ict_negatives else ("dev",)
+        pairs = hard_negatives(pairs, searchers, lambda texts: _encode(model, texts, settings.query_tokens), sources)
     plan = batches(pairs, settings.batch_size)
     total = settings.steps or len(plan)
     lora = LoraConfig(r=settings.lora_rank, lora_alpha=settings.lora_alpha, lora_dropout=settings.lora_dropout,

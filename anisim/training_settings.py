@@ -29,6 +29,7 @@ class TrainSettings:
     noname_share: float = 0.5         # inverse-cloze fragments that lose their names (`pairs._inverse_cloze`)
     dev_passes: int = 2               # copies of each train-split dev pair
     hard_negatives: bool = True       # add a search-mined negative to each dev pair (`pairs.hard_negatives`)
+    ict_negatives: bool = False       # and to each inverse-cloze pair
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ RECIPE_FLAGS = (
     RecipeFlag("batch_size", "pairs per step, each query's in-batch negatives"),
     RecipeFlag("learning_rate", "peak"),
     RecipeFlag("hard_negatives", "give each dev pair a negative: the other title the base model's search ranks first"),
+    RecipeFlag("ict_negatives", "give each inverse-cloze pair such a negative too (needs --hard-negatives)"),
     RecipeFlag("ict_per_kind", "inverse-cloze pairs mined per kind"),
     RecipeFlag("noname_share", "share of inverse-cloze fragments stripped of their names, like the dev sets' noname form"),
     RecipeFlag("dev_passes", "copies of each train-split dev pair"),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from anisim.cli import build_parser, train_settings
+from anisim.cli import build_parser, main, train_settings
 from anisim.encoder import Embedder
 from anisim.engines.pytorch import load_model
 from anisim.models import MINILM, ModelSpec, resolve
@@ -82,6 +82,15 @@ def test_hard_negatives_are_other_titles_the_search_ranks_high(small_catalogs, d
         assert position in set(top_positions(scores, 10).tolist())
 
 
+def test_inverse_cloze_pairs_get_negatives_only_when_asked(small_catalogs, dev_queries, searchers, encoder):
+    pairs = mine_pairs(small_catalogs, dev_queries, seed=4, ict_per_kind=20, titles_per_kind=10)
+    mined = hard_negatives(pairs, searchers, encoder.encode, sources=("dev", "ict"))
+    ict = [p for p in mined if p.source == "ict"]
+    assert ict and sum(p.negative is not None for p in ict) >= 0.8 * len(ict)
+    assert all(p.negative_key != p.key and not near_copy(p.negative, p.positive) for p in ict if p.negative)
+    assert all(p.negative is None for p in mined if p.source in ("title", "synopses"))
+
+
 def test_near_copies_are_texts_that_share_most_of_their_words():
     story = "Ed and Al Elric lose their bodies trying to bring their mother back with alchemy."
     assert near_copy(story, story.replace("mother", "mom") + " A movie retelling.")
@@ -127,10 +136,15 @@ def test_a_step_in_chunks_has_the_gradients_of_the_whole_batch():
 
 def test_the_cards_rebuild_command_parses_back_into_its_settings():
     recipe = TrainSettings(steps=208, batch_size=32, learning_rate=4e-4, hard_negatives=False, noname_share=0.0)
-    for settings in (TrainSettings(), recipe):
+    for settings in (TrainSettings(), recipe, TrainSettings(ict_negatives=True)):
         command = rebuild_command(dataclasses.asdict(settings))
         args = build_parser().parse_args(shlex.split(command)[1:])
         assert train_settings(args) == settings, command
+
+
+def test_inverse_cloze_negatives_without_hard_negatives_are_refused_before_any_work(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "a"), "--ict-negatives", "--no-hard-negatives"]) == 2
+    assert "--ict-negatives needs" in capsys.readouterr().err and not (tmp_path / "a").exists()
 
 
 @pytest.fixture(scope="module")
