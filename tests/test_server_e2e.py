@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pkgutil
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import pytest
 import schemathesis
 from conftest import BAD_LEGACY_BODIES, LEGACY_MODEL, serving_without_manga_index
 
+import anisim
 from anisim.api.server import start_server, stop_server, wait_ready
 from anisim.models import MINILM
 
@@ -103,6 +105,20 @@ def test_bentoml_sync_client_and_the_typed_wrapper(server):
             client.legacy_search("   ")
 
 
+def assert_the_bento_holds_every_module_the_service_imports(src: Path, env: dict[str, str]) -> None:
+    """Import the service, and every anisim module it may load later (engines load lazily), from
+    the Bento's own `src/` in a process that cannot see the working tree (the venv's editable
+    install would supply a module the Bento lacks): each must load, and from `src/`."""
+    names = ["service", *sorted(m.name for m in pkgutil.walk_packages(anisim.__path__, "anisim."))]
+    code = (f"import importlib, sys\nsys.path[:0] = [{str(src)!r}]\n"
+            f"for name in {names!r}:\n    print(importlib.import_module(name).__file__)")
+    loaded = subprocess.run([sys.executable, "-P", "-c", code], cwd=src, env={**env, "PYTHONPATH": ""},
+                            capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    files = loaded.stdout.split()
+    assert len(files) == len(names) and all(Path(f).resolve().is_relative_to(src.resolve()) for f in files), files
+
+
 def test_the_bento_builds_and_serves(service_env, tmp_path):
     """`bentoml build`, then `bentoml serve <tag>` answers a search; the image installs CUDA torch."""
     env = {**os.environ, **service_env, "BENTOML_HOME": str(tmp_path / "bentoml")}
@@ -114,6 +130,7 @@ def test_the_bento_builds_and_serves(service_env, tmp_path):
     requirements = (bento / "env/python/requirements.txt").read_text()
     assert "torch==2.13.0" in requirements and "+cpu" not in requirements
     assert "requirements.txt" in (bento / "env/docker/Dockerfile").read_text()
+    assert_the_bento_holds_every_module_the_service_imports(bento / "src", env)
     process, url = start_server(tag, {**service_env, "BENTOML_HOME": env["BENTOML_HOME"]}, tmp_path / "serve.log")
     try:
         wait_ready(url, process)
