@@ -131,10 +131,11 @@ class AniSearch:
     @bentoml.api(route="/v1/search", input_spec=SearchRequest)
     @answers_errors
     async def search(self, kind: str, query: str, page: int, page_size: int, model: str | None, mode: str,
-                     filters: SearchFilters) -> SearchResponse:
-        """Search titles of one kind by description. Filters apply before ranking, so pages stay full."""
+                     filters: SearchFilters, understand: bool, ignore_cues: list[str]) -> SearchResponse:
+        """Search titles of one kind by description. Filters apply before ranking, so pages stay full;
+        what the description says about the title (type, era, maker) only raises scores."""
         answer = await self.backend.search(kind, query, model, mode, page, page_size, filters.to_filters(),
-                                           self.encode_query)
+                                           self.encode_query, understand=understand, ignore_cues=tuple(ignore_cues))
         return self.backend.v1_response(kind, page, page_size, answer)
 
     @bentoml.api(route="/v1/similar", input_spec=SimilarRequest)

@@ -17,8 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from anisim import sources
-from anisim.atomic import atomic_path
+from anisim import generations, sources
 from anisim.errors import SourceError
 from anisim.taxonomy import TAG_FIELDS, is_adult
 from anisim.text import clean_synopsis
@@ -27,10 +26,13 @@ ITEM_COLUMNS = [
     "id", "title", "title_english", "title_japanese", "title_synonyms", "type", "status",
     "episodes", "chapters", "volumes", "start_year", "start_date", "start_season", "score", "members",
     "popularity", "genres", "themes", "demographics", "tags", "related", "image_url", "url", "background",
-    "trailer_url", "adult",
+    "trailer_url", "adult", "studios", "producers", "source_material", "episode_minutes", "rating", "authors",
+    "serialization", "listings",
 ]
-LIST_COLUMNS = ["title_synonyms", "genres", "themes", "demographics", "tags"]
-INT_COLUMNS = ["id", "episodes", "chapters", "volumes", "start_year", "members", "popularity"]
+LIST_COLUMNS = ["title_synonyms", "genres", "themes", "demographics", "tags", "studios", "producers", "authors",
+                "serialization"]
+INT_COLUMNS = ["id", "episodes", "chapters", "volumes", "start_year", "members", "popularity", "episode_minutes",
+               "listings"]
 SYNOPSIS_COLUMNS = ["item_id", "source", "text"]
 _MERGED_FIELDS = [c for c in sources.SOURCE_COLUMNS if c not in ("id", "synopsis")]
 
@@ -120,7 +122,8 @@ def _merge_fields(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 
 REPORTED_FIELDS = ("type", "status", "score", "members", "popularity", "start_year", "start_date",
-                   "episodes", "chapters", "volumes", "title_english")
+                   "episodes", "chapters", "volumes", "title_english", "studios", "source_material", "authors",
+                   "serialization")
 
 
 def _metadata_rows(data_root: Path, kind: str, known: set[int], report: BuildReport, order: int) -> list[pd.DataFrame]:
@@ -177,30 +180,58 @@ def build_catalog(data_root: Path, kind: str) -> tuple[Catalog, BuildReport]:
     return catalog, report
 
 
-def _paths(root: Path, kind: str) -> tuple[Path, Path]:
-    return root / kind / "items.parquet", root / kind / "synopses.parquet"
+CATALOG_FORMAT = 2
+_FILES = ("items.parquet", "synopses.parquet")
+
+
+def _rebuild_hint(kind: str) -> str:
+    return f"run `anisim build-catalog` (or `anisim prepare`): it rebuilds the {kind} catalog from the sources"
+
+
+def stage_catalog(catalog: Catalog, root: Path) -> generations.Staged:
+    """Write the catalog as a new generation of `<root>/<kind>/` (`anisim.generations`), not yet
+    switched in: both parquet files will switch together, in one rename."""
+    def write(folder: Path) -> None:
+        for frame, name in zip((catalog.items, catalog.synopses), _FILES):
+            frame.to_parquet(folder / name, index=False)
+
+    return generations.stage(root / catalog.kind, write, {"format": CATALOG_FORMAT, "kind": catalog.kind,
+                                                          "items": len(catalog.items),
+                                                          "synopses": len(catalog.synopses)}, "catalog")
 
 
 def save_catalog(catalog: Catalog, root: Path) -> None:
-    """Write the catalog as two parquet files, each atomically."""
-    for frame, target in zip((catalog.items, catalog.synopses), _paths(root, catalog.kind)):
-        with atomic_path(target) as tmp:
-            frame.to_parquet(tmp, index=False)
+    """Write the catalog and switch to it."""
+    stage_catalog(catalog, root).switch()
 
 
 def load_catalog(root: Path, kind: str) -> Catalog:
-    """Read a built catalog; a clear error says how to build it when it is missing."""
-    items_path, synopses_path = _paths(root, kind)
-    if not items_path.exists() or not synopses_path.exists():
-        raise SourceError(f"no {kind} catalog in {root}: run `anisim build-catalog` first")
-    items = pd.read_parquet(items_path)
+    """Read a built catalog, verified: each file against its checksum, then the two against each
+    other. A missing, damaged or inconsistent catalog is a SourceError saying how to rebuild it."""
+    try:
+        manifest = generations.read_manifest(root / kind)
+        if manifest.get("format") != CATALOG_FORMAT or set(manifest["files"]) != set(_FILES):
+            raise generations.Unreadable(f"{root / kind} holds a catalog of another format")
+        folder = generations.verified_files(root / kind, manifest)
+        items = pd.read_parquet(folder / "items.parquet")
+        synopses = pd.read_parquet(folder / "synopses.parquet")
+    except FileNotFoundError:
+        raise SourceError(f"no {kind} catalog in {root}: {_rebuild_hint(kind)}") from None
+    except generations.Unreadable as problem:
+        raise SourceError(f"{problem}: {_rebuild_hint(kind)}") from None
+    except Exception as exc:  # noqa: BLE001 (pyarrow raises many types for a bad file)
+        raise SourceError(f"the {kind} catalog in {root} cannot be read ({type(exc).__name__}): "
+                          f"{_rebuild_hint(kind)}") from None
     items = items.reindex(columns=ITEM_COLUMNS)  # a catalog from before a column existed has it empty
     items = items.astype({c: "Int64" for c in INT_COLUMNS}).astype(object).where(items.notna(), None)
     for column in LIST_COLUMNS:
         items[column] = [list(v) if v is not None else None for v in items[column]]
-    items["related"] = [None if v is None else [{"id": int(r["id"]), "relation": r["relation"]} for r in v]
+    items["related"] = [None if v is None else [{"id": int(r["id"]), "relation": r["relation"],
+                                                  "title": r.get("title")} for r in v]
                         for v in items["related"]]
-    return Catalog(kind, items, pd.read_parquet(synopses_path))
+    if set(items["id"]) != set(synopses["item_id"]) or len(items) != manifest.get("items"):
+        raise SourceError(f"{folder}: its titles and synopses do not match: {_rebuild_hint(kind)}")
+    return Catalog(kind, items, synopses)
 
 
 def _counted(values: list[object]) -> list[dict[str, Any]]:

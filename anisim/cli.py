@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import logging
 import sys
@@ -25,26 +26,30 @@ TRAIN = TrainSettings()  # the shipped adapter's recipe: `anisim train`'s defaul
 
 
 def _cmd_build_catalog(args: argparse.Namespace) -> None:
+    from anisim.buildlock import build_lock
     from anisim.catalog import build_catalog, save_catalog
-    for kind in args.kind:
-        catalog, report = build_catalog(args.sources, kind)
-        save_catalog(catalog, args.out)
-        print("\n".join(report.lines()))
+    with build_lock(args.out.parent):
+        for kind in args.kind:
+            catalog, report = build_catalog(args.sources, kind)
+            save_catalog(catalog, args.out)
+            print("\n".join(report.lines()))
     print(f"catalogs written to {args.out}")
 
 
 def _cmd_build_index(args: argparse.Namespace) -> None:
+    from anisim.buildlock import build_lock
     from anisim.catalog import load_catalog
     from anisim.encoder import Embedder
     from anisim.index import build_index
     from anisim.models import resolve
     embedder = Embedder(resolve(args.model), args.engine, args.home, args.device)
-    for kind in args.kind:
-        catalog = load_catalog(args.home / "catalog", kind)
-        _, stats = build_index(catalog, embedder, args.home, passage_words=args.passage_words)
-        rate = f" at {stats['rate']} texts/s" if stats["rate"] else ""
-        print(f"{kind} index for {embedder.spec.name}: {stats['rows']:,} rows; encoded {stats['encoded']:,}"
-              f" in {stats['seconds']} s{rate}, reused {stats['reused']:,} ({embedder.engine} on {embedder.device})")
+    with build_lock(args.home):
+        for kind in args.kind:
+            catalog = load_catalog(args.home / "catalog", kind)
+            _, stats = build_index(catalog, embedder, args.home, passage_words=args.passage_words)
+            rate = f" at {stats['rate']} texts/s" if stats["rate"] else ""
+            print(f"{kind} index for {embedder.spec.name}: {stats['rows']:,} rows; encoded {stats['encoded']:,}"
+                  f" in {stats['seconds']} s{rate}, reused {stats['reused']:,} ({embedder.engine} on {embedder.device})")
 
 
 def _cmd_prepare(args: argparse.Namespace) -> None:
@@ -87,10 +92,17 @@ def _cmd_eval(args: argparse.Namespace) -> None:
         return
     print(f"{report['kind']} / {report['model']} / {report['mode']} / {args.split} split: {report['n']:,} queries "
           f"({report['missing_answers']} answers not in the catalog)")
-    print(f"{'form':<8} {'recall@1':>9} {'recall@10':>10} {'mrr@10':>8}")
+    print(f"{'form':<8} {'recall@1':>9} {'recall@10':>10} {'recall@100':>11} {'mrr@10':>8}")
     for form in (f for f in FORMS if f in report):
         m = report[form]
-        print(f"{form:<8} {m['recall@1']:>9.3f} {m['recall@10']:>10.3f} {m['mrr@10']:>8.3f}")
+        print(f"{form:<8} {m['recall@1']:>9.3f} {m['recall@10']:>10.3f} {m['recall@100']:>11.3f} {m['mrr@10']:>8.3f}")
+
+
+def _cmd_mcp(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from anisim.api.mcp import HttpDoor, build_server
+    asyncio.run(build_server(HttpDoor(args.url)).run_stdio_async())
 
 
 def train_settings(args: argparse.Namespace) -> TrainSettings:
@@ -183,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     _vector_options(p)
     p.set_defaults(func=_cmd_build_index)
 
-    p = sub.add_parser("prepare", help="build catalogs, and each served model's index only if missing or stale")
+    p = sub.add_parser("prepare", help="build catalogs, and each served model's index only if missing or stale "
+                                       "(seconds when current; ~11 min for a first whole index)")
     p.add_argument("--kind", **kinds)
     p.add_argument("--models", default=",".join(SETTINGS.models),
                    help="comma-separated models to index (default: $ANISIM_MODELS or %(default)s)")
@@ -204,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     _home(p)
     p.set_defaults(func=_cmd_search)
 
-    p = sub.add_parser("eval", help="known-item retrieval quality: recall@1, recall@10, MRR@10 (read-only)")
+    p = sub.add_parser("eval", help="known-item retrieval quality: recall@1, @10, @100, MRR@10 (read-only; ~1 min)")
     p.add_argument("--kind", choices=KINDS, default="anime")
     p.add_argument("--queries", type=Path, default=None,
                    help="a .jsonl query set (default: $ANISIM_EVAL_DIR/<kind>_dev.jsonl)")
@@ -233,7 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     _home(p)
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("models", help="list known models and whether each is installed")
+    p = sub.add_parser("mcp", help="speak MCP on stdin/stdout for a desktop assistant, over a running anisim "
+                                   "(starts in about a second; loads no model)",
+                       description="An MCP server on stdio (search_anime, search_manga, similar_titles, get_title, "
+                                   "list_filters) whose tools call a running anisim's v1 API. Point a desktop "
+                                   "assistant's MCP configuration at `anisim mcp --url http://127.0.0.1:3000`.")
+    p.add_argument("--url", default="http://127.0.0.1:3000", help="the running anisim (default: %(default)s)")
+    p.set_defaults(func=_cmd_mcp)
+
+    p = sub.add_parser("models", help="list known models and whether each is installed (instant)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_models)
     return parser
@@ -247,6 +268,11 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except AnisimError as exc:
         print(f"anisim: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # reading or writing outside anisim's own writers: still one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        why = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or type(exc).__name__)
+        print(f"anisim: error: {where}{why}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("anisim: interrupted; nothing was half-written", file=sys.stderr)

@@ -39,6 +39,11 @@ class ExportProblem(AnisimError):
     """A model's ONNX export is missing or was made from other weights: says how to rebuild it."""
 
 
+class WriteFailed(AnisimError):
+    """Writing a file of the home failed (a full disk, a read-only folder): names the file; the
+    previous version of it is kept."""
+
+
 class RequestError(AnisimError):
     """A client mistake in the request itself."""
 

@@ -1,4 +1,4 @@
-"""Known-item retrieval quality: recall@1, recall@10 and MRR@10 over a query set.
+"""Known-item retrieval quality: recall@1, recall@10, recall@100 and MRR@10 over a query set.
 
 Each query describes one title (its MAL id). The rank of that title in the same order the service
 uses (`anisim.ranking`) is all that is measured; an answer missing from the catalog counts as
@@ -25,13 +25,15 @@ def rank_of(scores: np.ndarray, position: int) -> int:
 
 
 def summarize(ranks: list[int | None]) -> dict[str, float]:
-    """recall@1, recall@10 and MRR@10 of a list of ranks (None = not found)."""
+    """recall@1, recall@10, recall@100 (what a person who scrolls finds) and MRR@10 of a list of
+    ranks (None = not found)."""
     found = np.array([r if r is not None else 0 for r in ranks], dtype=float)
     hit = found > 0
     n = max(len(ranks), 1)
     return {
         "recall@1": round(float(np.sum(hit & (found == 1))) / n, 4),
         "recall@10": round(float(np.sum(hit & (found <= 10))) / n, 4),
+        "recall@100": round(float(np.sum(hit & (found <= 100))) / n, 4),
         "mrr@10": round(float(np.sum(np.where(hit & (found <= 10), 1.0 / np.maximum(found, 1), 0.0))) / n, 4),
     }
 
@@ -62,7 +64,7 @@ def evaluate(searcher: Searcher, encode: Encode, queries: list[dict], mode: str,
     report: dict = {"kind": searcher.catalog.kind, "model": searcher.model, "mode": mode, "n": len(queries),
                     "missing_answers": sum(q["id"] not in searcher.catalog.position.index for q in queries)}
     for form in (f for f in forms if all(f in q for q in queries)):
-        parsed = [Query.parse(q[form], mode) for q in queries]
+        parsed = [Query.parse(q[form], mode, searcher.names) for q in queries]
         vectors = encode([q.text for q in parsed]) if parsed and parsed[0].needs_vector else [None] * len(parsed)
         ranks = []
         for query, text, vector in zip(queries, parsed, vectors):

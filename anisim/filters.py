@@ -6,8 +6,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from anisim.taxonomy import TAG_FIELDS
+
+# Who made it and where it came from: a filter on each keeps titles with any of its names.
+NAME_FIELDS = ("studios", "source_material", "authors", "serialization")
+
+
+def numbers(column: pd.Series) -> np.ndarray:
+    """A column as floats, NaN where unknown (None or pandas' NA alike)."""
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 if TYPE_CHECKING:
     from anisim.catalog import Catalog
@@ -23,9 +38,10 @@ class Facets:
             for g, th, d in zip(*(items[field] for field in TAG_FIELDS))
         ]
         self.types = np.array([(t or "").lower() for t in items["type"]], dtype=object)
-        self.years = np.array([np.nan if y is None else y for y in items["start_year"]], dtype=float)
-        self.scores = np.array([np.nan if s is None else s for s in items["score"]], dtype=float)
+        self.years = numbers(items["start_year"])
+        self.scores = numbers(items["score"])
         self.adult = np.array([bool(a) for a in items["adult"]])
+        self.names = {field: [{n.lower() for n in _as_list(v)} for v in items[field]] for field in NAME_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,10 @@ class Filters:
     year_max: int | None = None
     min_score: float | None = None
     exclude_adult: bool = False
+    studios: tuple[str, ...] = ()
+    source_material: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    serialization: tuple[str, ...] = ()
 
     def mask(self, facets: Facets) -> np.ndarray | None:
         """Allowed items, or None when nothing is filtered. Unknown values never pass a range."""
@@ -61,4 +81,8 @@ class Filters:
                 allowed &= facets.scores >= self.min_score
         if self.exclude_adult:
             allowed &= ~facets.adult
+        for field in NAME_FIELDS:
+            wanted = {n.lower() for n in getattr(self, field)}
+            if wanted:
+                allowed &= np.array([bool(wanted & names) for names in facets.names[field]])
         return allowed

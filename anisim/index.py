@@ -1,27 +1,24 @@
 """The embedding index of one (kind, model): every synopsis unit of the catalog as a unit vector.
 
-Layout under `<home>/<kind>/<model>/`:
-- `vectors.npy`  float32 (rows, dim), L2-normalised, rows grouped by item in catalog order
-- `rows.npy`     int64 (rows,), the catalog position of each row's item
-- `manifest.json` model, the fingerprint of its weights, dim, max_seq_length, catalog hash, one
-  hash per row text, counts, the engine that encoded (`onnx` or `torch`), library versions and
-  the SHA-256 of both arrays (a truncated or altered file is refused).
+Layout under `<home>/<kind>/<model>/`, one generation at a time (`anisim.generations`):
+- `g-<id>/vectors.npy`  float32 (rows, dim), L2-normalised, rows grouped by item in catalog order
+- `g-<id>/rows.npy`     int64 (rows,), the catalog position of each row's item
+- `manifest.json` the generation, model, the fingerprint of its weights, dim, max_seq_length,
+  catalog hash, one hash per row text, counts, the engine that encoded (`onnx` or `torch`),
+  library versions and the SHA-256 of both arrays (a truncated or altered file is refused).
 
 The two engines agree to a cosine of 0.9999 (tests/test_engines.py), so an index built by one
 serves queries encoded by the other, and a rebuild by the other engine reuses the vectors of
 unchanged texts: the manifest records the engine of the last build.
 
 A rebuild re-encodes only texts whose hash is not in the previous index. Nothing is written until
-encoding is done (nearly all of a build), so an interrupted build leaves the previous index as it
-was. Then each file is replaced atomically, the manifest last; a build killed in the instant
-between those renames leaves arrays whose checksums do not match the manifest: refused on load,
-never served, and rebuilt by the next build.
+encoding is done (nearly all of a build), and the new arrays switch in with one rename of the
+manifest: an interrupted or failed build (a kill, a full disk) leaves the previous index whole.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,14 +28,14 @@ from typing import Protocol
 import numpy as np
 from tqdm import tqdm
 
-from anisim import __version__
-from anisim.atomic import atomic_path, write_text_atomic
+from anisim import __version__, generations
 from anisim.catalog import Catalog
 from anisim.errors import IndexProblem
 from anisim.models import ModelSpec
 from anisim.text import sentences
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: one generation folder per build
+VECTORS, ROWS = "vectors.npy", "rows.npy"
 DEFAULT_PASSAGE_WORDS = 70  # a synopsis's opening passage is about this many words
 # Each synopsis is embedded whole and, when it is longer than one passage, its first passage too:
 # people describe a story by its premise, which is how synopses open. Measured on the dev sets
@@ -50,14 +47,6 @@ ENCODE_CHUNK = 256  # texts per progress step; large enough to batch well, small
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def rebuild_command(kind: str, model: str) -> str:
@@ -143,10 +132,7 @@ def index_dir(home: Path, kind: str, model: str) -> Path:
 def manifest_stamp(home: Path, kind: str, model: str) -> float | None:
     """When the index's manifest was last written (a build writes it last), or None if there is none:
     what a server waiting for an index watches."""
-    try:
-        return _paths(index_dir(home, kind, model))[2].stat().st_mtime
-    except OSError:
-        return None
+    return generations.written_at(index_dir(home, kind, model))
 
 
 def _reusable_vectors(folder: Path, spec: ModelSpec) -> dict[str, np.ndarray]:
@@ -174,7 +160,16 @@ def _encode_with_progress(encode: Callable[[list[str]], np.ndarray], texts: list
 
 
 def build_index(catalog: Catalog, encoder: EmbeddingModel, home: Path, passage_words: int | None) -> tuple[Index, dict]:
-    """Build (or update) the index of `catalog` for `encoder`'s model. Returns it and build stats."""
+    """Build (or update) the index of `catalog` for `encoder`'s model and switch to it. Returns it
+    and build stats."""
+    index, stats, staged = stage_index(catalog, encoder, home, passage_words)
+    staged.switch()
+    return index, stats
+
+
+def stage_index(catalog: Catalog, encoder: EmbeddingModel, home: Path,
+                passage_words: int | None) -> tuple[Index, dict, generations.Staged]:
+    """Build the index of `catalog` as a new generation, not yet switched in (see `anisim.prepare`)."""
     spec: ModelSpec = encoder.spec
     folder = index_dir(home, catalog.kind, spec.name)
     units = embedding_units(catalog, passage_words)
@@ -189,59 +184,50 @@ def build_index(catalog: Catalog, encoder: EmbeddingModel, home: Path, passage_w
     vectors = np.stack([reuse[h] for h in hashes]).astype(np.float32) if hashes else \
         np.zeros((0, spec.dim), dtype=np.float32)
 
-    vectors_path, rows_path, manifest_path = _paths(folder)
-    _save_array(vectors_path, vectors)
-    _save_array(rows_path, rows)
-    manifest = {
+    def write(tmp: Path) -> None:
+        np.save(tmp / VECTORS, vectors)
+        np.save(tmp / ROWS, rows)
+
+    staged = generations.stage(folder, write, {
         "format": FORMAT_VERSION, "kind": catalog.kind, "model": spec.name, "fingerprint": spec.fingerprint(),
         "dim": int(vectors.shape[1]),
         "max_seq_length": encoder.max_seq_length, "dtype": "float32", "passage_words": passage_words,
         "passages_per_synopsis": PASSAGES_PER_SYNOPSIS,
         "catalog_hash": catalog.content_hash(), "items": len(catalog.items),
         "synopses": len(catalog.synopses), "rows": len(texts),
-        "vectors_sha256": file_hash(vectors_path), "rows_sha256": file_hash(rows_path),
         "engine": encoder.versions()["engine"],
         "versions": {"anisim": __version__, "numpy": np.__version__, **encoder.versions()}, "text_hashes": hashes,
-    }
-    write_text_atomic(manifest_path, json.dumps(manifest, indent=1))
+    }, "index")
+    manifest = staged.manifest
     stats = {"rows": len(texts), "encoded": len(missing), "reused": len(texts) - len(missing),
              "seconds": round(seconds, 1), "rate": round(len(missing) / seconds, 1) if missing else None}
-    return Index(vectors, rows, manifest, units), stats
-
-
-def _save_array(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp, tmp.open("wb") as handle:
-        np.save(handle, array)
-
-
-def _paths(folder: Path) -> tuple[Path, Path, Path]:
-    return folder / "vectors.npy", folder / "rows.npy", folder / "manifest.json"
+    return Index(vectors, rows, manifest, units), stats, staged
 
 
 def _read(folder: Path, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray, dict]:
     """Read and verify an index's files (vectors, rows, manifest; not yet checked against a catalog)."""
-    vectors_path, rows_path, manifest_path = _paths(folder)
     kind = folder.parent.name
     fix = f"run `{rebuild_command(kind, spec.name)}`"
-    if not manifest_path.exists():
-        raise IndexProblem(f"no {kind} index for model {spec.name} in {folder}: {fix}")
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, json.JSONDecodeError):
-        raise IndexProblem(f"{manifest_path} is unreadable: {fix}") from None
+        manifest = generations.read_manifest(folder)
+    except FileNotFoundError:
+        raise IndexProblem(f"no {kind} index for model {spec.name} in {folder}: {fix}") from None
+    except generations.Unreadable as problem:
+        raise IndexProblem(f"{problem}: {fix}") from None
     if manifest.get("model") != spec.name or manifest.get("dim") != spec.dim:
         raise IndexProblem(
             f"{folder} was built for model {manifest.get('model')} (dim {manifest.get('dim')}), "
             f"not {spec.name} (dim {spec.dim}): {fix}")
     if manifest.get("fingerprint") != spec.fingerprint():
         raise IndexProblem(f"{folder} was built from other weights of {spec.name} (a retrained adapter?): {fix}")
-    if manifest.get("format") != FORMAT_VERSION:
+    if manifest.get("format") != FORMAT_VERSION or set(manifest["files"]) != {VECTORS, ROWS}:
         raise IndexProblem(f"{folder} has index format {manifest.get('format')}, expected {FORMAT_VERSION}: {fix}")
-    for path, key in ((vectors_path, "vectors_sha256"), (rows_path, "rows_sha256")):
-        if not path.exists() or file_hash(path) != manifest.get(key):
-            raise IndexProblem(f"{path} is missing, truncated or altered (checksum mismatch): {fix}")
-    vectors, rows = np.load(vectors_path), np.load(rows_path)
-    if vectors.shape != (manifest["rows"], spec.dim) or rows.shape != (manifest["rows"],):
+    try:
+        generation = generations.verified_files(folder, manifest)
+    except generations.Unreadable as problem:
+        raise IndexProblem(f"{problem}: {fix}") from None
+    vectors, rows = np.load(generation / VECTORS), np.load(generation / ROWS)
+    if vectors.shape != (manifest.get("rows"), spec.dim) or rows.shape != (manifest.get("rows"),):
         raise IndexProblem(f"{folder} arrays do not match its manifest: {fix}")
     return vectors, rows, manifest
 

@@ -1,11 +1,13 @@
 """Lexical retrieval: BM25 (the `bm25s` library) over each item's titles and synopses.
 
 Names are what people remember best ("the one with Edward Elric"), and dense models blur them;
-BM25 matches them exactly. One document per item: every title, synonym and distinct synopsis.
+BM25 matches them exactly. One document per item: every title and synonym, who made it (studios,
+authors, magazines: "Ghibli" reaches Studio Ghibli's films) and every distinct synopsis.
 
 Building the anime index takes ~3 s of a cold start (22,000 documents tokenized and stemmed), so
 `LexicalScorer.for_catalog` keeps it under `<home>/lexical/<kind>/` and loads it in ~0.05 s when it was
-built from exactly the same documents (their SHA-256 is in `anisim.json` beside bm25s' files).
+built from exactly the same documents and its files are intact (`anisim.json` beside bm25s' files
+holds the SHA-256 of the documents and of each file; anything else is rebuilt).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from anisim.atomic import atomic_folder
+from anisim.atomic import atomic_folder, file_hash
 from anisim.catalog import Catalog
+from anisim.errors import WriteFailed
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +43,19 @@ def item_synopses(catalog: Catalog) -> list[str]:
     return [synopses.get(item_id, "") for item_id in catalog.items["id"]]
 
 
+MAKER_FIELDS = ("studios", "authors", "serialization")
+
+
+def item_makers(catalog: Catalog) -> list[str]:
+    """One text per item, in catalog order: its studios, authors and magazines."""
+    columns = [catalog.items[f] for f in MAKER_FIELDS]
+    return [" ".join(n for names in group for n in (names or [])) for group in zip(*columns)]
+
+
 def item_documents(catalog: Catalog) -> list[str]:
-    """One text per item, in catalog order: its titles, then its synopses."""
-    return [f"{titles} {synopses}" for titles, synopses in zip(item_titles(catalog), item_synopses(catalog))]
+    """One text per item, in catalog order: its titles, its makers, then its synopses."""
+    return [f"{titles} {makers} {synopses}"
+            for titles, makers, synopses in zip(item_titles(catalog), item_makers(catalog), item_synopses(catalog))]
 
 
 class LexicalScorer:
@@ -63,20 +76,24 @@ class LexicalScorer:
     @classmethod
     def cached(cls, documents: list[str], folder: Path) -> LexicalScorer:
         """The index of `documents`: loaded from `folder` when it was saved from exactly these
-        documents, else built and saved there (atomically; an unwritable home only costs the build)."""
+        documents and every file still matches its checksum, else built and saved there
+        (atomically; an unwritable home only costs the build, about 3 s for anime)."""
         digest = _documents_hash(documents)
-        manifest = {"documents_sha256": digest, "documents": len(documents), "bm25s": bm25s.__version__}
+        wanted = {"documents_sha256": digest, "documents": len(documents), "bm25s": bm25s.__version__}
         try:
-            if json.loads((folder / _MANIFEST).read_text()) == manifest:
+            manifest = json.loads((folder / _MANIFEST).read_bytes().decode("utf-8"))
+            if {key: manifest.get(key) for key in wanted} == wanted and _files_intact(folder, manifest["files"]):
                 return cls._load(folder, len(documents))
-        except (OSError, ValueError) as problem:  # missing, unreadable or stale: build it again
-            log.debug("no usable BM25 index in %s: %s", folder, problem)
+            log.warning("the BM25 index in %s is stale or damaged: rebuilding it", folder)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as problem:  # missing or unreadable
+            log.debug("no usable BM25 index in %s: %s", folder, type(problem).__name__)
         scorer = cls(documents)
         try:
             with atomic_folder(folder) as tmp:
                 scorer.bm25.save(str(tmp), show_progress=False)
-                (tmp / _MANIFEST).write_text(json.dumps(manifest))
-        except OSError as problem:
+                files = {path.name: file_hash(path) for path in sorted(tmp.iterdir())}
+                (tmp / _MANIFEST).write_text(json.dumps({**wanted, "files": files}))
+        except (OSError, WriteFailed) as problem:
             log.warning("could not save the BM25 index to %s (%s); it is rebuilt at each start", folder,
                         type(problem).__name__)
         return scorer
@@ -95,6 +112,12 @@ class LexicalScorer:
         if not tokens:
             return np.zeros(self.n_items, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+
+
+def _files_intact(folder: Path, files: dict[str, str]) -> bool:
+    """Every file bm25s saved is there with the checksum it had when saved (a flipped bit in one
+    would silently drop the right answer)."""
+    return bool(files) and all((folder / name).is_file() and file_hash(folder / name) == sha for name, sha in files.items())
 
 
 def _documents_hash(documents: list[str]) -> str:

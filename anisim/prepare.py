@@ -11,11 +11,13 @@ import logging
 import time
 from collections.abc import Callable
 
-from anisim.catalog import Catalog, build_catalog, load_catalog, save_catalog
+from anisim import generations
+from anisim.buildlock import build_lock
+from anisim.catalog import Catalog, build_catalog, load_catalog, stage_catalog
 from anisim.encoder import Embedder, on_gpu
 from anisim.engines import export_is_current, onnx_dir
 from anisim.errors import IndexProblem
-from anisim.index import DEFAULT_PASSAGE_WORDS, PASSAGES_PER_SYNOPSIS, build_index, load_index
+from anisim.index import DEFAULT_PASSAGE_WORDS, PASSAGES_PER_SYNOPSIS, load_index, stage_index
 from anisim.lexical import LexicalScorer
 from anisim.models import ModelSpec
 from anisim.settings import KINDS, Settings
@@ -44,32 +46,46 @@ def prepare(specs: list[ModelSpec], settings: Settings, kinds: tuple[str, ...] =
     """Build catalogs, exports and each model's indexes as needed, telling a person (`say`) what
     each step did as soon as it is done. `step="serving"` stops before the indexes: what a server
     needs to start (it answers with BM25 until an index is written); `step="indexes"` builds only
-    the indexes, from the saved catalogs (`make serve` runs it in the background)."""
+    the indexes, from the saved catalogs (`make serve` runs it in the background). One run at a
+    time holds the home (`anisim.buildlock`); it first removes what interrupted runs left."""
+    with build_lock(settings.home, say):
+        _prepare(specs, settings, kinds, passage_words, device, say, step)
+
+
+def _prepare(specs: list[ModelSpec], settings: Settings, kinds: tuple[str, ...], passage_words: int,
+             device: str | None, say: Callable[[str], None], step: str) -> None:
+    """Write every new catalog and index as a staged generation, then switch them in last, each
+    catalog before its indexes: a run that fails (a full disk) changes nothing served, and one
+    killed between two switches leaves a new catalog beside its old, stale index (refused; BM25
+    answers meanwhile)."""
+    staged: list[generations.Staged] = []
     if step == "indexes":
         catalogs = [load_catalog(settings.catalog_dir, kind) for kind in kinds]
     else:
-        catalogs = [_catalog(settings, kind, say) for kind in kinds]
+        catalogs = []
+        for kind in kinds:
+            catalog, report = build_catalog(settings.data_dir, kind)
+            staged.append(stage_catalog(catalog, settings.catalog_dir))
+            catalogs.append(catalog)
+            say("\n".join(report.lines()))
     for spec in specs:
         exported = ensure_export(spec, settings) if needs_export(settings, device) else None
         if exported:
             say(exported)
         if step != "serving":
-            _indexes(spec, catalogs, settings, passage_words, device, say)
-
-
-def _catalog(settings: Settings, kind: str, say: Callable[[str], None]) -> Catalog:
-    """Build and save one kind's catalog and its BM25 index; report what the sources held."""
-    catalog, report = build_catalog(settings.data_dir, kind)
-    save_catalog(catalog, settings.catalog_dir)
-    LexicalScorer.for_catalog(catalog, settings.home)
-    say("\n".join(report.lines()))
-    return catalog
+            staged += _indexes(spec, catalogs, settings, passage_words, device, say)
+    for generation in sorted(staged, key=lambda g: g.point != "catalog"):
+        generation.switch()
+    if step != "indexes":
+        for catalog in catalogs:  # kept under the home, so a server starts without building it
+            LexicalScorer.for_catalog(catalog, settings.home)
 
 
 def _indexes(spec: ModelSpec, catalogs: list[Catalog], settings: Settings, passage_words: int,
-             device: str | None, say: Callable[[str], None]) -> None:
-    """Build each catalog's index for `spec` unless it is current (the model loads only if one is not)."""
+             device: str | None, say: Callable[[str], None]) -> list[generations.Staged]:
+    """Stage each catalog's index for `spec` unless it is current (the model loads only if one is not)."""
     embedder = None
+    staged = []
     for catalog in catalogs:
         try:
             index = load_index(catalog, spec, settings.home)
@@ -80,6 +96,8 @@ def _indexes(spec: ModelSpec, catalogs: list[Catalog], settings: Settings, passa
         except IndexProblem as problem:
             log.info("building the %s index: %s", catalog.kind, problem)
         embedder = embedder or Embedder.for_settings(spec, settings, device)
-        _, stats = build_index(catalog, embedder, settings.home, passage_words)
+        _, stats, generation = stage_index(catalog, embedder, settings.home, passage_words)
+        staged.append(generation)
         say(f"  {catalog.kind} index for {spec.name}: encoded {stats['encoded']:,} texts in "
             f"{stats['seconds']} s ({stats['rate']} texts/s) with {embedder.engine}, reused {stats['reused']:,}")
+    return staged

@@ -1,18 +1,22 @@
 """Search one catalog: dense, lexical (BM25) or hybrid scores, filters, exact pages.
 
 Hybrid is a convex combination of the dense cosine and the BM25 score scaled by the query's best
-BM25 score, so it stays in [-1, 1] and shows as a similarity. The weight was tuned on the dev sets
-(README, "Retrieval quality").
+BM25 score, plus the priors (`anisim.priors`: popularity, a franchise's main entry, and how well a
+title fits the description's cues), divided by the largest total the priors can add so it stays in
+[-1, 1] and shows as a similarity. The weights were tuned on the dev sets (docs/quality.md).
 
-One door: `Query.parse` cleans a user's text and checks the mode (a blank text or an unknown mode
-is a `RequestError`); `Searcher.search` takes that query (or the raw text) and either its vector
-or a function that encodes, so the service can batch encoding in its own process, `anisim eval`
+One door: `Query.parse` cleans a user's text, splits it into the text to search and its cues
+(`anisim.understanding`) and checks the mode (a blank text or an unknown mode is a
+`RequestError`); `Searcher.search` takes that query (or the raw text) and either its vector or a
+function that encodes, so the service can batch encoding in its own process, `anisim eval`
 can encode in bulk, and the CLI can simply pass its model's `encode`.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,30 +30,45 @@ from anisim.filters import Facets, Filters
 from anisim.index import Index, load_index
 from anisim.lexical import LexicalScorer, item_documents
 from anisim.models import ModelSpec
+from anisim.priors import Priors, PriorWeights
 from anisim.ranking import Match, Page, page_of
 from anisim.settings import DEFAULT_MODE, MODES
 from anisim.similarity import DenseScorer
 from anisim.text import clean_query
+from anisim.understanding import NO_CUES, NO_NAMES, Cues, Names, understand
 
 HYBRID_LEXICAL_WEIGHT = 0.3
+LEXICAL_FULL_WORDS = 10_000  # BM25 keeps its whole weight up to this many query words (tuned: docs/quality.md)
+_LOWER_WORD = re.compile(r"(?<![\w-])[a-z][a-z'-]+(?![\w-])")
 Encode = Callable[[list[str]], np.ndarray]
 
 
 @dataclass(frozen=True)
 class Query:
-    """A cleaned, non-blank query text and a known mode."""
+    """A cleaned, non-blank text to search, a known mode, and what the description said about the
+    title (`understood` False: the text as typed, no cues)."""
 
     text: str
     mode: str = DEFAULT_MODE
+    cues: Cues = NO_CUES
+    understood: bool = False
 
     @classmethod
-    def parse(cls, raw: str, mode: str = DEFAULT_MODE) -> Query:
+    def parse(cls, raw: str, mode: str = DEFAULT_MODE, names: Names = NO_NAMES, understood: bool = True) -> Query:
+        """`names`: the catalog's maker names to look for (`Searcher.names`)."""
         if mode not in MODES:
             raise RequestError(f"unknown mode; use one of: {', '.join(MODES)}")
         text = clean_query(raw)
         if not text:
             raise RequestError("the description is blank once markup and control characters are removed")
-        return cls(text, mode)
+        if not understood:
+            return cls(text, mode)
+        found = understand(text, names)
+        return cls(found.text, mode, found.cues, True)
+
+    def with_cues(self, cues: Cues) -> Query:
+        """The same query with other cues (a client removed some of them)."""
+        return dataclasses.replace(self, cues=cues)
 
     @property
     def needs_vector(self) -> bool:
@@ -71,11 +90,14 @@ class Searcher:
     """Everything needed to answer queries over one catalog with one model's index."""
 
     def __init__(self, catalog: Catalog, index: Index | None, lexical_weight: float = HYBRID_LEXICAL_WEIGHT,
-                 lexical: LexicalScorer | None = None) -> None:
+                 lexical: LexicalScorer | None = None, priors: PriorWeights | None = None) -> None:
         """`index` None: BM25 only (the service answers so while a model's index is being built)."""
         self.catalog = catalog
+        self.priors = Priors(catalog, priors)
+        self.names = Names(self.priors.maker_names(), everyday_words(catalog))
         self.index = index
         self.lexical_weight = lexical_weight  # hybrid's BM25 weight, tuned per model (anisim.models)
+        self.lexical_full_words = LEXICAL_FULL_WORDS
         self.dense = DenseScorer(index, len(catalog.items)) if index else None
         self.lexical = lexical or LexicalScorer(item_documents(catalog))
         self.facets = Facets(catalog)
@@ -88,6 +110,13 @@ class Searcher:
         """Load the catalog and index of `kind` (IndexProblem / SourceError say how to build them)."""
         catalog = load_catalog(home / "catalog", kind)
         return cls(catalog, load_index(catalog, spec, home), spec.lexical_weight, LexicalScorer.for_catalog(catalog, home))
+
+    def with_index(self, index: Index | None, lexical_weight: float) -> Searcher:
+        """This searcher over another model's index (the catalog, BM25 and priors are shared)."""
+        twin = copy.copy(self)
+        twin.index, twin.lexical_weight = index, lexical_weight
+        twin.dense = DenseScorer(index, len(self.catalog.items)) if index else None
+        return twin
 
     @property
     def model(self) -> str | None:
@@ -109,13 +138,20 @@ class Searcher:
         dense = self._dense().scores(vector)[0]
         if query.mode == "dense":
             return dense
-        return fuse(dense, self.lexical.scores(query.text), self.lexical_weight)
+        fused = fuse(dense, self.lexical.scores(query.text), self.lexical_weight_for(len(query.text.split())))
+        return ((fused + self.priors.scores(query.cues)) / self.priors.largest).astype(np.float32)
+
+    def lexical_weight_for(self, words: int) -> float:
+        """BM25's weight for a text of this many words: the model's, shrinking in proportion past
+        `lexical_full_words` (a long post's many words match many synopses a little, and bury the
+        few that matter)."""
+        return self.lexical_weight * min(1.0, self.lexical_full_words / max(words, 1))
 
     def search(self, query: Query | str, vector: np.ndarray | Encode | None, page: int = 1,
                page_size: int = 10, filters: Filters = Filters()) -> Page:
         """A page of results for a query (raw text is parsed in the default mode) and either its
         vector or a function that encodes it."""
-        query = query if isinstance(query, Query) else Query.parse(query)
+        query = query if isinstance(query, Query) else Query.parse(query, names=self.names)
         if callable(vector):
             vector = vector([query.text])[0] if query.needs_vector else None
         found = page_of(self.scores(query, vector), page, page_size, filters.mask(self.facets))
@@ -156,3 +192,13 @@ class Searcher:
         allowed[position] = False
         found = page_of(scores, page, page_size, allowed)
         return dataclasses.replace(found, matches=self.dense_matches(vector, found.positions))
+
+
+def everyday_words(catalog: Catalog, min_count: int = 3) -> set[str]:
+    """Lower-case words written in lower case in at least `min_count` synopses ("bones",
+    "sunrise"): a maker name that is one of them is found only when capitalised."""
+    counts: dict[str, int] = {}
+    for text in catalog.synopses["text"]:
+        for word in set(_LOWER_WORD.findall(text)):
+            counts[word] = counts.get(word, 0) + 1
+    return {word for word, n in counts.items() if n >= min_count}

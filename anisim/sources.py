@@ -29,6 +29,10 @@ SOURCE_COLUMNS = [
     "type", "type_hint", "status", "episodes", "chapters", "volumes", "start_year", "start_date",
     "start_season", "score", "members", "popularity", "genres", "themes", "demographics", "tags",
     "related", "image_url", "url", "background", "trailer_url", "adult", "synopsis",
+    # what people remember about who made it: anime studios, producers, source material (Manga,
+    # Original, ...), minutes per episode and content rating; manga authors and magazines
+    "studios", "producers", "source_material", "episode_minutes", "rating", "authors", "serialization",
+    "listings",  # how many other databases list the title (anime-mapper): a popularity hint where MAL's is missing
 ]
 # Lower wins when two sources give the same field of the same title. The seasonal Jikan JSON is the
 # richest and is MAL's own record; the anime-mapper set is MAL's data too (fetched mid-2026, with
@@ -146,6 +150,11 @@ def read_jikan_json(path: Path, data: object) -> pd.DataFrame:
             "trailer_url": _none_if_missing(o.get("trailer_url")),
             "adult": True if o.get("is_hentai") else None,
             "synopsis": o.get("synopsis"),
+            "studios": _str_list(o.get("studios")),
+            "producers": _str_list(o.get("producers")),
+            "source_material": _none_if_missing(o.get("source")),
+            "episode_minutes": _minutes(o.get("duration")),
+            "rating": _none_if_missing(o.get("rating")),
         })
     return _frame(records)
 
@@ -170,6 +179,7 @@ def read_jikan_parquet(path: Path) -> pd.DataFrame:
             "genres": _str_list(get(row, "genres")),
             "themes": _str_list(get(row, "themes")),
             "demographics": _str_list(get(row, "demographics")),
+            "studios": _str_list(get(row, "studios")),
             "image_url": _none_if_missing(get(row, "image_url")),
             "synopsis": row["synopsis"],
         })
@@ -301,9 +311,50 @@ def read_mal_metadata_csv(path: Path) -> pd.DataFrame:
             "themes": _python_list(row.get("Themes")),
             "demographics": _python_list(row.get("Demographic")),
             "url": _none_if_missing(row.get("url")),
+            "authors": _authors(row.get("Author")),
+            "serialization": _known_names(row.get("Serialization")),
             "synopsis": None,
         })
     return _frame(records)
+
+
+_AUTHOR = re.compile(r"\s*([^,()][^()]*?)\s*\(([^)]*)\)\s*(?:,|$)")
+_DURATION = re.compile(r"(?:(\d+)\s*hr)?\s*(?:(\d+)\s*min)?")
+
+
+def _authors(value: object) -> list[str] | None:
+    """'Miura, Kentarou (Story & Art), Studio Gaga (Art)' -> ['Kentarou Miura', 'Studio Gaga']:
+    MAL's "Family, Given (role)" list, as names are written in English."""
+    value = _none_if_missing(value)
+    if not isinstance(value, str):
+        return None
+    names = []
+    for name, _role in _AUTHOR.findall(value):
+        family, _, given = name.partition(", ")
+        names.append(f"{given} {family}" if given else family)
+    return names or None
+
+
+def _known_names(value: object) -> list[str] | None:
+    """A scraped list field ("Young Animal", "['A', 'B']"); "Unknown" and "None" -> None."""
+    names = _python_list(value)
+    return [n for n in names if n not in ("Unknown", "None")] or None if names else None
+
+
+def _minutes(value: object) -> int | None:
+    """Jikan's '23 min per ep' or '1 hr 30 min' -> minutes; unknown -> None."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None or not any(match.groups()):
+        return None
+    hours, minutes = match.groups()
+    return int(hours or 0) * 60 + int(minutes or 0)
+
+
+def _related_title(title: object) -> str | None:
+    """An anime-mapper relation's title object -> its English title, else its romaji."""
+    if not isinstance(title, dict):
+        return None
+    return _none_if_missing(title.get("english")) or _none_if_missing(title.get("romaji"))
 
 
 def discover_metadata(folder: Path) -> list[Path]:
@@ -325,8 +376,10 @@ def _mapper_record(o: dict, where: str) -> dict:
     start = aired.get("from") if isinstance(aired.get("from"), str) else None
     score = o.get("score") if isinstance(o.get("score"), dict) else {}
     images = o.get("images") if isinstance(o.get("images"), dict) else {}
-    related = [{"id": _int_or_none(r.get("malId")), "relation": str(r.get("relationType") or "OTHER")}
+    related = [{"id": _int_or_none(r.get("malId")), "relation": str(r.get("relationType") or "OTHER"),
+                "title": _related_title(r.get("title"))}
                for r in o.get("sequence") or [] if isinstance(r, dict) and _int_or_none(r.get("malId"))]
+    mappings = o.get("mappings") if isinstance(o.get("mappings"), dict) else {}
     rating = o.get("rating") if isinstance(o.get("rating"), str) else ""
     return {
         "id": item_id,
@@ -344,6 +397,12 @@ def _mapper_record(o: dict, where: str) -> dict:
         "url": f"https://myanimelist.net/anime/{item_id}",
         "adult": True if rating.startswith("Rx") else None,
         "synopsis": o.get("synopsis"),
+        "studios": _str_list(o.get("studios")) or None,
+        "producers": _str_list(o.get("producers")) or None,
+        "source_material": _none_if_missing(o.get("source")),
+        "episode_minutes": _int_or_none(o.get("episodeLength")),
+        "rating": rating or None,
+        "listings": sum(1 for key, value in mappings.items() if value and not key.endswith("Type")),
     }
 
 

@@ -1,6 +1,7 @@
 """Screenshots of the search page for the README: a real `bentoml serve` of the built catalogs
 (ANISIM_HOME), Debian's Chromium, the query "an elf mage outlives her hero party" at desktop and
-phone width. Prints the first result and the README example's top 3.
+phone width, and a forum post whose cues show as chips. Prints the first result, the README
+example's top 3 and the post's cues.
 
     python scripts/screenshot_page.py [--out docs]
 """
@@ -17,6 +18,7 @@ from anisim.settings import PROJECT_ROOT
 CHROMIUM = "/usr/bin/chromium"
 QUERY = "an elf mage outlives her hero party"
 EXAMPLE = "a boy reborn as a slime in another world"
+POST = "[TOMT][MOVIE][90s] anime film: a boy and a girl with a glowing crystal find a castle floating in the sky. Thanks!"
 
 
 def main() -> None:
@@ -48,6 +50,14 @@ def main() -> None:
             page.wait_for_selector("#cards .card")
             page.wait_for_timeout(500)
             print("example top 3:", page.locator("#cards .card .title").all_inner_texts()[:3])
+            page.set_viewport_size({"width": 1100, "height": 900})
+            page.fill("#q", POST)
+            page.press("#q", "Enter")
+            page.wait_for_selector("#cues button")
+            page.wait_for_timeout(800)
+            print("a post, cues:", page.locator("#cues button").all_inner_texts(), "first:",
+                  page.locator("#cards .card .title").first.inner_text())
+            page.screenshot(path=str(args.out / "search-page-cues.png"))
             browser.close()
     finally:
         stop_server(process)

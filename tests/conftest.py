@@ -163,32 +163,35 @@ def server(served) -> str:
 @contextmanager
 def serving_without_manga_index(small_home: Path, folder: Path) -> Iterator[tuple[str, Path]]:
     """(base URL, home) of a real `bentoml serve` of the stock model whose home lacks the manga
-    index, as on a first run before the background build writes it; yielded once the server has
-    loaded what there is (health: `building`)."""
+    index, as on a first run before the background build writes it (this process holds the build
+    lock meanwhile, as that build does); yielded once the server has loaded what there is
+    (health: `building`)."""
     import shutil
     import time
 
     import httpx
 
     from anisim.api.server import START_TIMEOUT_S, start_server, stop_server
+    from anisim.buildlock import build_lock
     home = folder / "home"
     shutil.copytree(small_home / "catalog", home / "catalog")
     shutil.copytree(small_home / "anime" / MINILM, home / "anime" / MINILM)
     shutil.copytree(small_home / "onnx", home / "onnx")
-    process, url = start_server("service:AniSearch", {"ANISIM_HOME": str(home), "ANISIM_MODELS": MINILM},
-                                folder / "serve.log")
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/v1/health", timeout=2).json().get("status") == "building":
-                    break
-            except (httpx.HTTPError, ValueError):
-                pass
-            time.sleep(0.5)
-        yield url, home
-    finally:
-        stop_server(process)
+    with build_lock(home, say=lambda _: None):
+        process, url = start_server("service:AniSearch", {"ANISIM_HOME": str(home), "ANISIM_MODELS": MINILM},
+                                    folder / "serve.log")
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{url}/v1/health", timeout=2).json().get("status") == "building":
+                        break
+                except (httpx.HTTPError, ValueError):
+                    pass
+                time.sleep(0.5)
+            yield url, home
+        finally:
+            stop_server(process)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ def test_rank_of_follows_the_stable_order():
 def test_metrics_on_a_hand_made_case():
     # one answer ranked 1st, one 3rd, one absent (not found at all)
     metrics = summarize([1, 3, None])
-    assert metrics == {"recall@1": round(1 / 3, 4), "recall@10": round(2 / 3, 4),
+    assert metrics == {"recall@1": round(1 / 3, 4), "recall@10": round(2 / 3, 4), "recall@100": round(2 / 3, 4),
                        "mrr@10": round((1 + 1 / 3) / 3, 4)}
     assert summarize([11])["recall@10"] == 0 and summarize([11])["mrr@10"] == 0
 

@@ -235,3 +235,43 @@ def test_the_search_page_is_at_the_root_and_the_openapi_page_at_docs(asgi_client
     docs = asgi_client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert asgi_client.get("/page/nothing.js").status_code == 404
+
+
+def test_v1_says_what_it_understood_and_uses_it_softly(asgi_client):
+    body = {"kind": "anime", "query": "[TOMT][MOVIE][90s] an anime film about a girl and a flying castle. Thanks in advance!",
+            "page_size": 20}
+    answer = asgi_client.post("/v1/search", json=body).json()
+    understood = answer["understood"]
+    assert understood["types"] == ["Movie"] and understood["years"] == [1990, 1999]
+    assert "TOMT" not in understood["text"] and "Thanks" not in understood["text"]
+    types = [r["type"] for r in answer["results"]]
+    assert types.count("Movie") > len(types) // 2 and "TV" in types  # raised, never filtered
+    ignored = asgi_client.post("/v1/search", json={**body, "ignore_cues": ["types"]}).json()
+    assert "types" not in ignored["understood"] and ignored["understood"]["years"] == [1990, 1999]
+    assert [r["type"] for r in ignored["results"]].count("Movie") < types.count("Movie")
+    raw = asgi_client.post("/v1/search", json={**body, "understand": False}).json()["understood"]
+    assert raw == {"text": body["query"]}
+
+
+def test_v1_takes_a_whole_post_and_the_legacy_routes_keep_the_old_limit(asgi_client):
+    post = ("I remember a show where a boy trains dragons in a floating city. " * 80)[:4990]
+    assert asgi_client.post("/v1/search", json={"kind": "anime", "query": post}).status_code == 200
+    too_long = asgi_client.post("/v1/search", json={"kind": "anime", "query": post + "x" * 20})
+    assert too_long.status_code == 400 and "at most 5000" in too_long.json()["error"]
+    legacy = asgi_client.post("/anisearchmodel/anime", json={"model": LEGACY_MODEL, "description": post[:2500]})
+    assert legacy.status_code == 400 and "at most 2000" in legacy.json()["error"]
+
+
+def test_v1_unknown_cue_names_are_400(asgi_client):
+    response = asgi_client.post("/v1/search", json={"kind": "anime", "query": "x", "ignore_cues": ["colour"]})
+    assert response.status_code == 400 and "ignore_cues" in response.json()["error"]
+
+
+def test_v1_title_returns_one_whole_record_or_a_clear_error(asgi_client):
+    record = asgi_client.get(f"/v1/title?kind=anime&id={FRIEREN}").json()
+    assert record["id"] == FRIEREN and record["synopsis"] and "Madhouse" in record["studios"]
+    assert record["related"] and "rank" not in record
+    for query, status in (("kind=anime&id=999999999", 404), ("kind=anime&id=abc", 400), ("kind=novel&id=1", 400),
+                          ("kind=anime", 400)):
+        response = asgi_client.get(f"/v1/title?{query}")
+        assert response.status_code == status and set(response.json()) == {"error"}

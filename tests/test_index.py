@@ -59,7 +59,8 @@ def test_rebuild_after_changing_one_short_synopsis_encodes_exactly_one_text(tiny
 
 def test_a_truncated_vectors_file_is_refused(tiny):
     catalog, home = tiny
-    vectors = index_dir(home, "manga", SPEC.name) / "vectors.npy"
+    folder = index_dir(home, "manga", SPEC.name)
+    vectors = folder / f"g-{json.loads((folder / 'manifest.json').read_text())['generation']}" / "vectors.npy"
     vectors.write_bytes(vectors.read_bytes()[:-100])
     with pytest.raises(IndexProblem, match="truncated or altered.*anisim build-index --kind manga"):
         load_index(catalog, SPEC, home)

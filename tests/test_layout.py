@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import anisim
 from anisim import errors
 from anisim.settings import Settings
@@ -51,3 +53,49 @@ def test_the_readme_layout_section_names_every_module():
     for path in sorted((ROOT / "anisim").rglob("*.py")):
         if path.name != "__init__.py":
             assert re.search(rf"\b{re.escape(path.name)}\b", layout), path
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "embeddings" / "README.md"]
+
+
+@pytest.mark.parametrize("document", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_and_anchor_resolves(document):
+    text = document.read_text()
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://")):
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (document.parent / path).resolve() if path else document
+        assert linked.exists(), f"{document.name}: {target}"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", linked.read_text(), re.MULTILINE)
+            assert anchor in {_anchor(h) for h in headings}, f"{document.name}: {target}"
+
+
+def test_the_readme_is_short_and_links_every_doc():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 260
+    for doc in (ROOT / "docs").glob("*.md"):
+        assert f"docs/{doc.name}" in readme, doc.name
+    for section in ("## Two commands", "## Try it", "## API", "### Errors", "## Configuration", "## Data",
+                    "## Deploy", "## Quality", "## Performance", "## Layout"):
+        assert section in readme, section
+
+
+def test_every_make_target_and_command_says_what_it_does_and_how_long():
+    targets = re.findall(r"^([a-z-]+):.*?## (.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert len(targets) >= 10
+    for name, description in targets:
+        assert re.search(r"\d+ (s|min)|seconds|instant", description), name
+    from anisim.cli import build_parser
+    subcommands = build_parser()._subparsers._group_actions[0]  # argparse has no public door to these
+    commands = subcommands.choices
+    helps = {action.dest: action.help for action in subcommands._choices_actions}
+    assert set(commands) == set(helps)
+    for name, text in helps.items():
+        assert re.search(r"\d+ (s|min)|seconds|second|minutes|instant", text or ""), name

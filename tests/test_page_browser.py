@@ -182,3 +182,37 @@ def test_while_an_index_builds_results_say_keywords_only_and_dense_shows_the_503
     assert "not available right now" in message and "Try again in" in message
     assert visit.page.locator("#results").is_hidden()
     visit.close()
+
+
+def test_cues_show_as_chips_that_a_click_or_the_keyboard_removes_and_a_reload_keeps_removed(visit):
+    visit.open().search("[MOVIE] a 90s anime film about a girl who flies a broom and delivers bread")
+    chips = visit.page.locator("#cues button")
+    assert visit.page.locator("#cues").is_visible()
+    assert chips.all_inner_texts() == ["movies ×", "1990s ×"]
+    before = visit.titles()
+    chips.first.click()  # "movies": it was not a movie after all
+    visit.page.wait_for_url(re.compile(r"ignore=types"))
+    visit.page.wait_for_function("document.querySelectorAll('#cues button').length === 1")
+    visit.wait_for_results()
+    assert chips.all_inner_texts() == ["1990s ×"] and visit.titles() != before
+    visit.page.reload()
+    visit.wait_for_results()
+    assert chips.all_inner_texts() == ["1990s ×"]
+    chips.first.focus()
+    visit.page.keyboard.press("Enter")
+    visit.page.wait_for_function("document.querySelector('#cues').hidden")
+    assert "ignore=years" in visit.page.url
+
+
+def test_cards_name_the_makers_and_related_titles_link_to_mal_by_title(visit):
+    visit.open().search(FRIEREN_QUERY)
+    first = visit.page.locator("#cards .card").first
+    assert "Madhouse" in first.locator(".makers").inner_text()
+    assert "MyAnimeList synopsis" not in first.locator(".matched figcaption").inner_text()
+    assert ".parquet" not in visit.page.inner_text("#cards") and ".jsonl" not in visit.page.inner_text("#cards")
+    links = visit.page.locator("#cards .related a")
+    assert links.count() > 0
+    for link in links.all():
+        assert link.inner_text() and not link.inner_text().startswith("#")
+        assert link.get_attribute("href").startswith("https://myanimelist.net/anime/")
+    assert not re.search(r"#\d+ \(", visit.page.inner_text("#cards"))

@@ -98,3 +98,40 @@ def test_the_v1_filter_schema_has_exactly_the_filter_fields_by_name():
 def test_v1_search_bodies_are_strict(field, value):
     with pytest.raises(ValueError):
         SearchRequest.model_validate({"kind": "anime", "query": "a slime", field: value})
+
+
+def test_v1_records_say_who_made_a_title_and_where_it_came_from(catalogs):
+    spirited_away, slime = 199, 37430
+    anime = RecordMaker(catalogs["anime"]).v1(_page(catalogs["anime"], [spirited_away, slime]))
+    assert anime[0]["studios"] == ["Studio Ghibli"] and anime[0]["source_material"] == "Original"
+    assert anime[0]["episode_minutes"] > 90 and anime[0]["rating"].startswith("PG")
+    assert anime[1]["source_material"] == "Manga"
+    berserk, one_piece = 2, 13
+    manga = RecordMaker(catalogs["manga"]).v1(_page(catalogs["manga"], [berserk, one_piece]))
+    assert "Kentarou Miura" in manga[0]["authors"] and manga[0]["serialization"] == ["Young Animal"]
+    assert manga[1]["authors"] == ["Eiichiro Oda"]
+    json.dumps(anime + manga, allow_nan=False)
+
+
+def test_related_titles_have_a_title_and_a_mal_link_even_outside_the_catalog(catalogs):
+    catalog = catalogs["anime"]
+    small = catalog.subset([37430])  # the Slime series alone: every relation is outside this catalog
+    related = RecordMaker(small).v1(_page(small, [37430]))[0]["related"]
+    assert related and all(not r["in_catalog"] for r in related)
+    assert all(r["title"] for r in related)  # the mapper's sequence names them
+    assert all(r["url"] == f"https://myanimelist.net/anime/{r['id']}" for r in related)
+
+
+def test_maker_and_source_filters_keep_only_matching_titles(catalogs):
+    from anisim.filters import Facets
+    anime, manga = catalogs["anime"], catalogs["manga"]
+    facets = Facets(anime)
+    ghibli = Filters(studios=("studio ghibli",)).mask(facets)
+    assert 10 < ghibli.sum() < 200 and all("Studio Ghibli" in anime.items["studios"].iloc[i] for i in np.flatnonzero(ghibli))
+    original = Filters(source_material=("Original",)).mask(facets)
+    assert 0 < original.sum() < len(anime.items) and (ghibli & ~original).sum() < ghibli.sum()
+    facets = Facets(manga)
+    oda = Filters(authors=("Eiichiro Oda",)).mask(facets)
+    jump = Filters(serialization=("Shounen Jump (Weekly)",)).mask(facets)
+    one_piece = int(manga.position[13])
+    assert oda[one_piece] and jump[one_piece] and 0 < oda.sum() < jump.sum() < len(manga.items)

@@ -186,8 +186,9 @@ def test_a_missing_index_is_served_by_bm25_until_a_build_writes_it(small_home, t
 
         built, written = small_home / "manga" / MINILM, home / "manga" / MINILM
         written.mkdir(parents=True)
-        for name in ("vectors.npy", "rows.npy", "manifest.json"):
-            shutil.copy(built / name, written / name)
+        generation = f"g-{json.loads((built / 'manifest.json').read_text())['generation']}"
+        shutil.copytree(built / generation, written / generation)  # the arrays, then the switch
+        shutil.copy(built / "manifest.json", written / "manifest.json")
         wait_ready(url, timeout=60)  # the watcher looks every 5 s
         hybrid = httpx.post(f"{url}/v1/search", json={"kind": "manga", "query": "a hunter"}, timeout=30)
         assert hybrid.status_code == 200 and hybrid.json()["mode"] == "hybrid"

@@ -123,7 +123,10 @@ def test_the_anime_mapper_reader_keeps_mal_tags_apart_from_other_sites_tags():
     assert bebop["genres"] == ["Action", "Award Winning", "Sci-Fi", "Adventure", "Drama", "Comedy"]
     assert bebop["themes"] == ["Space", "Detective"]
     assert {"Space Travel", "Bounty Hunter", "Science Fiction"} <= set(bebop["tags"])
-    assert {"id": 5, "relation": "SIDE_STORY"} in bebop["related"]
+    assert {"id": 5, "relation": "SIDE_STORY", "title": "Cowboy Bebop: The Movie - Knockin' on Heaven's Door"} \
+        in bebop["related"]
+    assert (bebop["studios"], bebop["source_material"], bebop["episode_minutes"]) == (["Sunrise"], "Original", 25)
+    assert bebop["rating"].startswith("R - 17+") and bebop["listings"] >= 10
     assert set(frame["type"].dropna()) == {"TV", "Movie", "OVA", "ONA", "Music", "Special", "TV Special", "CM", "PV"}
 
 
@@ -154,3 +157,16 @@ def test_the_upstream_layout_of_one_json_file_per_title_reads_like_the_jsonl(tmp
     per_title, per_line = build_catalog(tmp_path / "files", "anime")[0], build_catalog(tmp_path / "lines", "anime")[0]
     assert len(per_title.items) > 20 and per_title.content_hash() == per_line.content_hash()
     assert per_title.items.equals(per_line.items)
+
+
+def test_mal_author_lists_become_names_as_written_in_english():
+    from anisim.sources import _authors
+    assert _authors("Miura, Kentarou (Story & Art), Studio Gaga (Art)") == ["Kentarou Miura", "Studio Gaga"]
+    assert _authors("ONE (Story), Murata, Yuusuke (Art)") == ["ONE", "Yuusuke Murata"]
+    assert _authors("Unknown") is None and _authors(None) is None
+
+
+def test_jikan_durations_become_minutes():
+    from anisim.sources import _minutes
+    assert _minutes("23 min per ep") == 23 and _minutes("1 hr 55 min") == 115 and _minutes("2 hr") == 120
+    assert _minutes("Unknown") is None and _minutes(None) is None

@@ -11,6 +11,7 @@ build writes it (`Backend.watch`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -22,7 +23,7 @@ import numpy as np
 from anisim.api.records import RecordMaker
 from anisim.api.schemas import SearchResponse
 from anisim.catalog import facet_counts, load_catalog
-from anisim.errors import AnisimError, IndexProblem, ModelUnavailable, NotReady
+from anisim.errors import AnisimError, IndexProblem, ModelUnavailable, NotReady, RequestError
 from anisim.filters import Filters
 from anisim.index import load_index, manifest_stamp
 from anisim.lexical import LexicalScorer
@@ -43,6 +44,7 @@ class Answer:
     model: str
     mode: str
     substituted: bool = False
+    query: Query | None = None  # what was searched (None for more-like-this)
 
 
 INDEX_POLL_S = 5.0  # how often the watcher looks for a missing index's manifest
@@ -69,10 +71,13 @@ class Backend:
         started = time.perf_counter()
         try:
             catalog = load_catalog(self.settings.catalog_dir, kind)
-            lexical = LexicalScorer.for_catalog(catalog, self.settings.home)  # shared by the models
+            # BM25, priors and names are the catalog's: one searcher's worth, shared by the models
+            lexical_only = Searcher(catalog, None, lexical=LexicalScorer.for_catalog(catalog, self.settings.home))
         except AnisimError as problem:  # serve what we can; the rest answers 503
-            self.catalog_problems[kind] = str(problem)
-            log.error("%s search unavailable: %s", kind, problem)
+            self._refuse(kind, str(problem))
+            return
+        except Exception as problem:  # noqa: BLE001 (a damaged home must never stop the worker)
+            self._refuse(kind, f"the {kind} catalog cannot be loaded ({type(problem).__name__}): run `anisim prepare`")
             return
         for spec in self.specs:
             stamp = manifest_stamp(self.settings.home, kind, spec.name)
@@ -82,11 +87,15 @@ class Backend:
                 index = None
                 self.missing = {**self.missing, (spec.name, kind): (str(problem), stamp)}
                 log.warning("%s index of %s not loaded, BM25 answers until it is: %s", kind, spec.name, problem)
-            self.searchers[spec.name, kind] = Searcher(catalog, index, spec.lexical_weight, lexical)
+            self.searchers[spec.name, kind] = lexical_only.with_index(index, spec.lexical_weight)
         self.records[kind] = RecordMaker(catalog)
         self.facets[kind] = facet_counts(catalog)
         log.info("%s loaded: %d titles, %d model(s) in %.1f s", kind, len(catalog.items), len(self.specs),
                  time.perf_counter() - started)
+
+    def _refuse(self, kind: str, why: str) -> None:
+        self.catalog_problems[kind] = why
+        log.error("%s search unavailable: %s", kind, why)
 
     @property
     def problems(self) -> dict[str, str]:
@@ -107,8 +116,7 @@ class Backend:
             except IndexProblem as problem:
                 self.missing = {**self.missing, (model, kind): (str(problem), now)}
                 continue
-            self.searchers[model, kind] = Searcher(lexical_only.catalog, index, lexical_only.lexical_weight,
-                                                   lexical_only.lexical)
+            self.searchers[model, kind] = lexical_only.with_index(index, lexical_only.lexical_weight)
             self.missing = {key: value for key, value in self.missing.items() if key != (model, kind)}
             log.info("%s index of %s loaded (%d rows): hybrid and dense search on", kind, model,
                      index.manifest["rows"])
@@ -164,26 +172,44 @@ class Backend:
         return searcher
 
     async def search(self, kind: str, text: str, model: str | None, mode: str, page: int, page_size: int,
-                     filters: Filters, encode: AsyncEncode, legacy: bool = False) -> Answer:
-        """Search one kind; `encode` is awaited only when the mode needs a vector."""
+                     filters: Filters, encode: AsyncEncode, legacy: bool = False, understand: bool = True,
+                     ignore_cues: tuple[str, ...] = ()) -> Answer:
+        """Search one kind; `encode` is awaited only when the mode needs a vector. `understand`
+        False searches the text as typed, with no cues; `ignore_cues` drops some of them."""
         started = time.perf_counter()
         name, substituted = self.model_for(model, legacy)
-        query = Query.parse(text, mode)
-        searcher = self.searcher(name, kind, needs_vectors=query.mode == "dense")
+        searcher = self.searcher(name, kind, needs_vectors=mode == "dense")
+        query = Query.parse(text, mode, searcher.names, understand)
+        query = query.with_cues(query.cues.without(ignore_cues))
         if query.needs_vector and not searcher.has_vectors:  # hybrid while the index builds
-            query = Query(query.text, "lexical")
+            query = dataclasses.replace(query, mode="lexical")
         vector = await encode(name, query.text) if query.needs_vector else None
         result = searcher.search(query, vector, page, page_size, filters)
         log.info("search kind=%s model=%s%s mode=%s page=%d size=%d query_chars=%d results=%d total=%d in %.1f ms",
                  kind, name, " (substituted)" if substituted else "", query.mode, page, page_size, len(query.text),
                  result.positions.size, result.total, (time.perf_counter() - started) * 1000)
-        return Answer(result, name, query.mode, substituted)
+        return Answer(result, name, query.mode, substituted, query)
 
     def v1_response(self, kind: str, page: int, page_size: int, answer: Answer) -> SearchResponse:
         """An answer as the v1 body: its records and the paging fields."""
+        understood = None if answer.query is None else {"text": answer.query.text, **answer.query.cues.as_dict()}
         return SearchResponse(kind=kind, model=answer.model, mode=answer.mode, page=page, page_size=page_size,
                               total=answer.page.total, has_more=answer.page.has_more,
-                              results=self.records[kind].v1(answer.page))
+                              results=self.records[kind].v1(answer.page), understood=understood)
+
+    def facets_of(self, kind: str) -> dict:
+        """GET /v1/facets's answer for a kind (400 for an unknown kind, 503 while it is not loaded)."""
+        if kind not in KINDS:
+            raise RequestError("'kind' must be anime or manga, e.g. ?kind=anime")
+        if kind not in self.facets:
+            raise NotReady(f"{kind} search is not available yet: {self.catalog_problems.get(kind, 'loading')}", 30)
+        return self.facets[kind]
+
+    def title(self, kind: str, item_id: int) -> dict:
+        """One title's v1 record, with its first synopsis and its related titles (404 if unknown)."""
+        self.facets_of(kind)
+        records = self.records[kind]
+        return records.one(item_id)
 
     def similar(self, kind: str, item_id: int, model: str | None, page: int, page_size: int,
                 filters: Filters) -> Answer:

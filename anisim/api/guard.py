@@ -18,12 +18,12 @@ from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from anisim.api.openapi import complete
 from anisim.api.responses import send_error
-from anisim.api.schemas import one_line, parse_json
-from anisim.errors import AnisimError, MethodNotAllowed, NotFound, PayloadTooLarge, RequestError, UnsupportedMediaType
+from anisim.api.schemas import parse_json, validated
+from anisim.errors import AnisimError, MethodNotAllowed, NotFound, PayloadTooLarge, UnsupportedMediaType
 from anisim.settings import Settings
 
 Scope = dict[str, Any]
@@ -59,13 +59,7 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 def validate_json_body(body: bytes, model: type[BaseModel]) -> None:
     """Raise RequestError unless `body` is a JSON object that `model` accepts."""
-    payload = parse_json(body)
-    if not isinstance(payload, dict):
-        raise RequestError("request body must be a JSON object")
-    try:
-        model.model_validate(payload)
-    except ValidationError as error:
-        raise RequestError(one_line(error)) from None
+    validated(model, parse_json(body))
 
 
 def _is_error_shape(body: bytes) -> bool:
@@ -76,6 +70,11 @@ def _is_error_shape(body: bytes) -> bool:
     return isinstance(payload, dict) and isinstance(payload.get("error"), str)
 
 
+JSON_RPC_PATH = "/mcp"  # the MCP door answers mistakes as JSON-RPC errors
+# JSON-RPC's error codes -> one line (the SDK's own message is pydantic's, and repeats the input)
+_RPC_MESSAGES = {-32700: "parse error: the body is not JSON", -32600: "not a valid JSON-RPC request",
+                 -32601: "unknown method", -32602: "invalid parameters: not a valid JSON-RPC message",
+                 -32603: "internal error"}
 _MESSAGES = {
     NotFound.status: "no such route",
     MethodNotAllowed.status: "method not allowed on this route",
@@ -132,6 +131,25 @@ class JsonErrors(BufferedAnswer):
         return body if _is_error_shape(body) else json.dumps({"error": _message_for(status)}).encode()
 
 
+class JsonRpcErrors(BufferedAnswer):
+    """An error answer on the MCP route keeps JSON-RPC's shape, with a one-line message for its
+    code and no `data` (what the SDK puts there can repeat the request)."""
+
+    def wants(self, status: int) -> bool:
+        return status >= 300 and status != 304
+
+    def rewrite(self, status: int, body: bytes) -> bytes:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        error = payload.get("error") if isinstance(payload, dict) else None
+        code = error.get("code") if isinstance(error, dict) and isinstance(error.get("code"), int) else -32600
+        message = _RPC_MESSAGES.get(code, _message_for(status))
+        request_id = payload.get("id") if isinstance(payload, dict) else None
+        return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}).encode()
+
+
 class CompleteDocs(BufferedAnswer):
     """For `GET /docs.json`: the OpenAPI document gains what BentoML leaves out."""
 
@@ -155,7 +173,10 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        send = JsonErrors(CompleteDocs(send) if scope["path"] == "/docs.json" else send)
+        if scope["path"] == JSON_RPC_PATH:
+            send = JsonRpcErrors(send)
+        else:
+            send = JsonErrors(CompleteDocs(send) if scope["path"] == "/docs.json" else send)
         try:
             receive = await self._checked(scope, receive)
         except AnisimError as problem:

@@ -1,7 +1,8 @@
 """Complete BentoML's OpenAPI document so that it describes every route the service answers.
 
 BentoML documents only its own APIs (`/v1/search`, `/v1/similar`) and declares their errors in its
-own shapes. `complete` adds the mounted routes (the legacy search, `/v1/models`, `/v1/health`),
+own shapes. `complete` adds the mounted routes (the legacy search, `/v1/models`, `/v1/health`,
+`/v1/facets`, `/v1/title`),
 declares every error as `{"error": string}` with the statuses `anisim.errors` can answer, marks
 request bodies required and lists the model names a client may send.
 """
@@ -81,6 +82,13 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
         "facets", JSON_OBJECT, errors=(400, 503),
         parameters=[{"name": "kind", "in": "query", "required": True,
                      "schema": {"type": "string", "enum": ["anime", "manga"]}}])
+    paths["/v1/title"] = _get_route(
+        "one title's whole v1 record: titles, makers, genres, synopsis, related titles", "title", JSON_OBJECT,
+        errors=(400, 404, 503),
+        parameters=[{"name": "kind", "in": "query", "required": True,
+                     "schema": {"type": "string", "enum": ["anime", "manga"]}},
+                    {"name": "id", "in": "query", "required": True,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}])
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = {"type": "object", "required": ["error"], "additionalProperties": False,
                         "properties": {"error": {"type": "string", "description": "one line; never the input"}}}

@@ -11,7 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from anisim.catalog import Catalog
+from anisim.errors import NotFound
 from anisim.ranking import Match, Page
 
 _LEGACY_STATUS = {"publishing": "currently_publishing"}
@@ -20,6 +23,7 @@ V1_FIELDS = (
     "id", "title", "title_english", "title_japanese", "title_synonyms", "type", "status",
     "episodes", "chapters", "volumes", "start_year", "start_date", "start_season", "score", "members",
     "popularity", "genres", "themes", "demographics", "tags", "image_url", "url", "adult",
+    "studios", "producers", "source_material", "episode_minutes", "rating", "authors", "serialization",
 )
 
 
@@ -53,6 +57,7 @@ class RecordMaker:
         self.kind = catalog.kind
         self.items = catalog.items.to_dict(orient="records")
         self.titles = dict(zip(catalog.items["id"], catalog.items["title"]))
+        self.positions = {int(item_id): position for position, item_id in enumerate(catalog.items["id"])}
         self.synopsis_texts = catalog.synopses["text"].tolist()
         self.synopsis_sources = catalog.synopses["source"].tolist()
         primary = catalog.synopses.reset_index().drop_duplicates("item_id", keep="first")
@@ -83,9 +88,19 @@ class RecordMaker:
             out.append(record)
         return out
 
+    def one(self, item_id: int) -> dict[str, Any]:
+        """One title's v1 record (its first synopsis as `synopsis` and `matched`), or NotFound."""
+        position = self.positions.get(item_id)
+        if position is None:
+            raise NotFound(f"no {self.kind} with MAL id {item_id} in the catalog")
+        record = self.v1(Page(np.array([position]), np.array([1]), np.array([np.nan]), 1))[0]
+        return {key: value for key, value in record.items() if key not in ("rank", "similarity")}
+
     def _related(self, item: dict[str, Any]) -> list[dict[str, Any]]:
-        """Related titles (sequel, prequel, ...), with their title when they are in this catalog."""
-        return [{"id": r["id"], "relation": r["relation"], "title": self.titles.get(r["id"])}
+        """Related titles (sequel, prequel, ...): their title (this catalog's, else the one the
+        source gave), their MAL page, and whether this catalog can show them."""
+        return [{"id": r["id"], "relation": r["relation"], "title": self.titles.get(r["id"]) or r.get("title"),
+                 "url": f"https://myanimelist.net/{self.kind}/{r['id']}", "in_catalog": r["id"] in self.titles}
                 for r in item["related"] or []]
 
     def _legacy_one(self, position: int, rank: int, score: float, synopsis: str) -> dict[str, Any]:

@@ -18,9 +18,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from anisim.api import mcp
 from anisim.api.responses import error_response
 from anisim.api.schemas import parse_legacy_request
-from anisim.errors import AnisimError, NotFound, NotReady, RequestError
+from anisim.buildlock import build_running
+from anisim.errors import AnisimError, NotFound, RequestError
 from anisim.filters import Filters
 from anisim.models import REGISTRY
 from anisim.settings import DEFAULT_MODE, KINDS
@@ -41,8 +43,10 @@ class Served(Protocol):
 
 
 def build_routes(current: Callable[[], Served], openapi_page: Path | None = None) -> Starlette:
-    """The Starlette app of the legacy, model-list, health and facet routes and the search page.
-    `openapi_page` is BentoML's Swagger UI page, served at `/docs` since the search page takes `/`."""
+    """The Starlette app of the legacy, model-list, health, facet and title routes, the MCP door
+    (`/mcp`) and the search page. `openapi_page` is BentoML's Swagger UI page, served at `/docs`
+    since the search page takes `/`."""
+    mcp_app = mcp.mount_app(mcp.LocalDoor(lambda: current().backend, lambda: current().encode_query))
 
     async def legacy_search(request: Request) -> JSONResponse:
         """POST /anisearchmodel/{anime|manga}: the old contract, with valid JSON and honest errors."""
@@ -71,14 +75,15 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
 
     async def health(request: Request) -> JSONResponse:
         """GET /v1/health: 200 only when every index is loaded and the encoder answers now; else
-        503 with status `building` (only indexes are missing: searches answer with BM25 meanwhile)
-        or `unavailable`."""
+        503 with status `building` (only indexes are missing and a build is running: searches
+        answer with BM25 meanwhile) or `unavailable` (each problem says how to mend it)."""
         service = current()
         backend = service.backend
         encoder = await service.encoder_problems()
         problems = {**backend.problems, **encoder}
         only_indexes = not backend.catalog_problems and not encoder
-        status = "ok" if not problems else "building" if only_indexes else "unavailable"
+        building = only_indexes and build_running(backend.settings.home)
+        status = "ok" if not problems else "building" if building else "unavailable"
         body = {"status": status, "model": backend.default_model,
                 "models": backend.served,
                 "indexes": {kind: len(r.items) for kind, r in backend.records.items()}, "problems": problems}
@@ -89,15 +94,20 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
 
     async def facets(request: Request) -> JSONResponse:
         """GET /v1/facets?kind=anime: every tag and type with its count, and the year and score ranges."""
-        kind = request.query_params.get("kind", "")
         try:
-            if kind not in KINDS:
-                raise RequestError("'kind' must be anime or manga, e.g. /v1/facets?kind=anime")
-            if kind not in current().backend.facets:
-                raise NotReady(f"{kind} search is not available yet", 30)
+            return JSONResponse(current().backend.facets_of(request.query_params.get("kind", "")))
         except AnisimError as problem:
             return error_response(problem)
-        return JSONResponse(current().backend.facets[kind])
+
+    async def title(request: Request) -> JSONResponse:
+        """GET /v1/title?kind=anime&id=52991: one title's whole v1 record (synopsis, related titles)."""
+        try:
+            item_id = request.query_params.get("id", "")
+            if not item_id.isdigit() or not 1 <= int(item_id) < 2**31:
+                raise RequestError("'id' must be a MAL id (a positive integer), e.g. /v1/title?kind=anime&id=52991")
+            return JSONResponse(current().backend.title(request.query_params.get("kind", ""), int(item_id)))
+        except AnisimError as problem:
+            return error_response(problem)
 
     async def search_page(request: Request) -> Response:
         return FileResponse(PAGE / "index.html", headers={"Cache-Control": "no-cache"})
@@ -107,7 +117,7 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
             return error_response(NotFound("no OpenAPI page here; the spec is at /docs.json"))
         return FileResponse(openapi_page)
 
-    return Starlette(routes=[
+    return Starlette(lifespan=lambda app: mcp.lifespan(mcp_app), routes=[
         Route("/", search_page, methods=["GET"]),
         Route("/docs", docs_page, methods=["GET"]),
         Mount("/page", StaticFiles(directory=PAGE), name="page"),
@@ -115,4 +125,8 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/health", health, methods=["GET"]),
         Route("/v1/facets", facets, methods=["GET"]),
+        Route("/v1/title", title, methods=["GET"]),
+        # an ASGI app as the endpoint (no redirect from /mcp to /mcp/); POST only: stateless, so no
+        # event stream to GET (it would stay open for ever)
+        Route("/mcp", mcp_app, methods=["POST"]),
     ])

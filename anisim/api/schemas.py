@@ -9,15 +9,18 @@ here. Both are strict: `"2"` is not a page number and `true` is not a year. Ever
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, ValidationError
 
 from anisim.errors import RequestError
 from anisim.filters import Filters
 from anisim.settings import Kind, Mode
+from anisim.understanding import CUE_NAMES, CueName
 
-MAX_QUERY_CHARS = 2000
+Body = TypeVar("Body", bound=BaseModel)
+MAX_QUERY_CHARS = 2000  # the legacy routes' limit, as the old API had it
+MAX_V1_QUERY_CHARS = 5000  # a whole forum post ("what was that anime where ...")
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 100_000
 MAX_NAME_CHARS = 200
@@ -25,6 +28,8 @@ MAX_FILTER_VALUES = 50
 
 QueryText = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1,
                                              max_length=MAX_QUERY_CHARS)]
+V1QueryText = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1,
+                                               max_length=MAX_V1_QUERY_CHARS)]
 ModelName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_NAME_CHARS)]
 PageNumber = Annotated[StrictInt, Field(ge=1, le=MAX_PAGE, description="1-based page number")]
 PageSize = Annotated[StrictInt, Field(ge=1, le=MAX_PAGE_SIZE, description="results per page")]
@@ -67,15 +72,24 @@ def parse_json(body: bytes) -> object:
         raise RequestError("request body is nested too deeply or holds a number too large") from None
 
 
-def parse_legacy_request(body: bytes) -> LegacyRequest:
-    """Parse and validate a legacy request body, or raise RequestError."""
-    payload = parse_json(body)
+def validated(model: type[Body], payload: object) -> Body:
+    """`payload` as `model`, or a RequestError naming the first field that is wrong."""
     if not isinstance(payload, dict):
         raise RequestError("request body must be a JSON object")
     try:
-        return LegacyRequest.model_validate(payload)
+        return model.model_validate(payload)
     except ValidationError as error:
         raise RequestError(one_line(error)) from None
+
+
+def parse_legacy_request(body: bytes) -> LegacyRequest:
+    """Parse and validate a legacy request body, or raise RequestError."""
+    return validated(LegacyRequest, parse_json(body))
+
+
+def _values(description: str) -> Any:
+    """A filter field holding a list of names (at most MAX_FILTER_VALUES)."""
+    return Field(default_factory=list, max_length=MAX_FILTER_VALUES, description=description)
 
 
 class SearchFilters(BaseModel):
@@ -84,16 +98,17 @@ class SearchFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    genres: list[Tag] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
-                              description="every one of these tags, e.g. ['Fantasy']")
-    exclude_genres: list[Tag] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
-                                      description="none of these tags")
-    types: list[Tag] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
-                             description="any of these types, e.g. ['TV', 'Movie']")
+    genres: list[Tag] = _values("every one of these tags, e.g. ['Fantasy']")
+    exclude_genres: list[Tag] = _values("none of these tags")
+    types: list[Tag] = _values("any of these types, e.g. ['TV', 'Movie']")
     year_min: Year | None = Field(None, description="first year (titles of unknown year are left out)")
     year_max: Year | None = Field(None, description="last year")
     min_score: float | None = Field(None, ge=0, le=10, description="minimum MAL score")
     exclude_adult: StrictBool = Field(False, description="leave out titles with adult genres")
+    studios: list[Tag] = _values("anime by any of these studios, e.g. ['Studio Ghibli']")
+    source_material: list[Tag] = _values("anime adapted from any of these, e.g. ['Manga', 'Original']")
+    authors: list[Tag] = _values("manga by any of these authors, e.g. ['Eiichiro Oda']")
+    serialization: list[Tag] = _values("manga serialized in any of these magazines")
 
     def to_filters(self) -> Filters:
         return Filters(**{name: tuple(value) if isinstance(value, list) else value
@@ -111,6 +126,9 @@ class SearchResponse(BaseModel):
     total: int = Field(description="titles that match the filters")
     has_more: bool
     results: list[dict] = Field(description="ranked titles with metadata, rank and similarity")
+    understood: dict | None = Field(None, description="what the search made of the description: the "
+                                    "text it searched and the cues it used (types, years, names, audience, "
+                                    "dubbed), each a soft score term; absent for more-like-this")
 
 
 class SearchRequest(BaseModel):
@@ -119,13 +137,17 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     kind: Kind
-    query: QueryText = Field(description="a description of the title (1..2000 characters)")
+    query: V1QueryText = Field(description="a description of the title (1..5000 characters: a whole post "
+                                           "is fine; tags, meta-talk and sign-offs are set aside)")
     page: PageNumber = 1
     page_size: PageSize = 10
     model: ModelName | None = Field(None, description="a served model's name or alias (GET /v1/models); "
                                                       "default: the server's default model")
     mode: Mode = "hybrid"
     filters: SearchFilters = Field(default_factory=SearchFilters)
+    understand: StrictBool = Field(True, description="false: search the text as typed, with no cues")
+    ignore_cues: list[CueName] = Field(default_factory=list, max_length=len(CUE_NAMES),
+                                       description="cues not to use, e.g. ['years'] when the era was wrong")
 
 
 class SimilarRequest(BaseModel):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from anisim.atomic import file_hash
 from anisim.errors import ExportProblem
 from anisim.models import ModelSpec
 
@@ -22,7 +23,8 @@ GRAPH, TOKENIZER, MANIFEST = "model.onnx", "tokenizer.json", "manifest.json"
 
 
 def onnx_dir(home: Path, model: str) -> Path:
-    """Where a model's ONNX export lives: `<home>/onnx/<model>/` (graph, tokenizer, manifest)."""
+    """Where a model's ONNX export lives: `<home>/onnx/<model>/` (graph, tokenizer, and a manifest
+    with the fingerprint of the weights and the SHA-256 of both files)."""
     return home / "onnx" / model.replace("/", "__")
 
 
@@ -34,8 +36,13 @@ def export_manifest(spec: ModelSpec, home: Path) -> dict:
         manifest = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
         raise ExportProblem(f"no ONNX export of {spec.name} in {folder}: {fix}") from None
-    if manifest.get("fingerprint") != spec.fingerprint() or not (folder / GRAPH).exists():
-        raise ExportProblem(f"the ONNX export in {folder} was made from other weights or is incomplete: {fix}")
+    if not isinstance(manifest, dict) or manifest.get("fingerprint") != spec.fingerprint():
+        raise ExportProblem(f"the ONNX export in {folder} was made from other weights: {fix}")
+    checksums = manifest.get("files") or {}
+    for name in (GRAPH, TOKENIZER):
+        path = folder / name
+        if not path.is_file() or file_hash(path) != checksums.get(name):
+            raise ExportProblem(f"{path} is missing, truncated or altered (checksum mismatch): {fix}")
     return manifest
 
 

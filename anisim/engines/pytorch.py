@@ -24,8 +24,9 @@ import torch
 from onnxruntime.transformers.optimizer import optimize_model
 from sentence_transformers import SentenceTransformer
 
-from anisim.atomic import atomic_folder
+from anisim.atomic import atomic_folder, file_hash
 from anisim.engines import GRAPH, MANIFEST, TOKENIZER
+from anisim.faults import checkpoint
 from anisim.models import ModelSpec
 
 # Texts are sorted by length and padded per mini-batch. On a 2-core CPU, mini-batches of 8 encode a
@@ -142,5 +143,7 @@ def export_onnx(spec: ModelSpec, folder: Path) -> dict:
         fused.save_model_to_file(str(tmp / GRAPH))
         traced.unlink()
         shutil.copy(spec.weights_path / TOKENIZER, tmp / TOKENIZER)
+        manifest["files"] = {name: file_hash(tmp / name) for name in (GRAPH, TOKENIZER)}
+        checkpoint("export-files-written")
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest

@@ -16,7 +16,7 @@ let latest = 0;         // number of the newest request: older answers are dropp
 
 function emptyState() {
   return { q: "", kind: "anime", page: 1, mode: "hybrid", genres: [], exclude: [], types: [],
-           year_min: "", year_max: "", min_score: "", hide_adult: false, like: null, likeTitle: "" };
+           year_min: "", year_max: "", min_score: "", hide_adult: false, like: null, likeTitle: "", ignore: [] };
 }
 
 function stateFromUrl() {
@@ -30,6 +30,7 @@ function stateFromUrl() {
   s.hide_adult = p.get("adult") === "hide";
   s.like = parseInt(p.get("like") || "", 10) || null;
   s.likeTitle = p.get("title") || "";
+  s.ignore = p.getAll("ignore").filter((c) => CUE_WORDS[c]);
   return s;
 }
 
@@ -47,6 +48,7 @@ function urlFromState(s) {
   if (s.year_max) p.set("to", s.year_max);
   if (s.min_score) p.set("score", s.min_score);
   if (s.hide_adult) p.set("adult", "hide");
+  s.ignore.forEach((c) => p.append("ignore", c));
   const query = p.toString();
   return query ? `/?${query}` : "/";
 }
@@ -155,7 +157,7 @@ function requestFor(s) {
   if (s.hide_adult) filters.exclude_adult = true;
   const common = { kind: s.kind, page: s.page, page_size: PAGE_SIZE, filters };
   if (s.like) return ["/v1/similar", { ...common, id: s.like }];
-  return ["/v1/search", { ...common, query: s.q, mode: s.mode }];
+  return ["/v1/search", { ...common, query: s.q, mode: s.mode, ignore_cues: s.ignore }];
 }
 
 async function errorText(answer) {
@@ -241,10 +243,46 @@ function show(s, page) {
     say(`${range} ${s.kind} titles.` + (keywordsOnly
       ? " Matched by keywords only: the meaning index is still being built, so try again in a few minutes." : ""));
   }
+  showCues(s, page.understood);
   const words = queryWords(s.like ? "" : s.q);
   page.results.forEach((record) => cards.append(card(record, words, s)));
   $("#prev").disabled = page.page <= 1;
   $("#next").disabled = !page.has_more;
+}
+
+// ---- what the search understood: one removable chip per cue ---------------------------------
+
+const CUE_WORDS = { types: "type", years: "era", names: "made by", audience: "audience", dubbed: "dubbed" };
+
+function cueLabel(name, value) {
+  if (name === "types") return value.map((t) => (t === "Movie" ? "movies" : t === "TV" ? "TV series" : t)).join(" or ");
+  if (name === "years") {
+    const [low, high] = value;
+    if (low === null) return `before ${high + 1}`;
+    if (high === null) return `from ${low}`;
+    return low % 10 === 0 && high === low + 9 ? `${low}s` : `${low}–${high}`;
+  }
+  if (name === "dubbed") return "dubbed / shown abroad";
+  return value.join(", ");
+}
+
+function showCues(s, understood) {
+  const row = $("#cues"), list = row.querySelector("ul");
+  list.replaceChildren();
+  const found = Object.keys(CUE_WORDS).filter((name) => understood && understood[name] !== undefined);
+  row.hidden = !found.length;
+  for (const name of found) {
+    const li = document.createElement("li"), button = document.createElement("button");
+    const label = cueLabel(name, understood[name]);
+    button.type = "button"; button.dataset.cue = name;
+    button.textContent = `${label} ×`;
+    button.setAttribute("aria-label", `Stop using the cue ${CUE_WORDS[name]}: ${label}`);
+    button.addEventListener("click", () => {
+      current = { ...current, ignore: [...current.ignore, name], page: 1 };
+      go(current);
+    });
+    li.append(button); list.append(li);
+  }
 }
 
 function card(record, words, s) {
@@ -258,6 +296,7 @@ function card(record, words, s) {
   node.querySelector(".mal-link").setAttribute("aria-label", `${title} on MyAnimeList`);
   if (record.title_english && record.title_english !== title) node.querySelector(".english").textContent = record.title_english;
   node.querySelector(".meta").textContent = metaLine(record);
+  node.querySelector(".makers").textContent = makersLine(record);
   const chips = node.querySelector(".chips");
   for (const [field, cls] of [["genres", "genre"], ["themes", "theme"], ["demographics", "demographic"]]) {
     for (const tag of record[field] || []) {
@@ -265,11 +304,9 @@ function card(record, words, s) {
       li.className = cls; li.textContent = tag; chips.append(li);
     }
   }
-  const source = record.matched_source ? ` (from ${record.matched_source})` : "";
-  node.querySelector(".matched figcaption").textContent =
-    s.like ? `Closest passage${source}` : `Matched passage${source}`;
+  node.querySelector(".matched figcaption").textContent = s.like ? "Closest passage" : "Matched passage";
   node.querySelector(".matched blockquote").append(highlighted(record.matched || record.synopsis || "", words));
-  if (record.related && record.related.length) node.querySelector(".related").textContent = relatedLine(record.related);
+  if (record.related && record.related.length) showRelated(node.querySelector(".related"), record.related);
   const like = node.querySelector("button.like");
   like.setAttribute("aria-label", `More like ${title}`);
   like.addEventListener("click", () => {
@@ -301,9 +338,31 @@ function metaLine(r) {
   return parts.filter((p) => p !== null && p !== undefined && p !== "").join(" · ");
 }
 
-function relatedLine(related) {
-  const named = related.slice(0, 6).map((r) => `${r.title || `#${r.id}`} (${r.relation.toLowerCase().replace(/_/g, " ")})`);
-  return `Related: ${named.join(", ")}${related.length > 6 ? ", …" : ""}`;
+function makersLine(r) {
+  const parts = [];
+  if (r.studios && r.studios.length) parts.push(r.studios.join(", "));
+  if (r.source_material) parts.push(`from ${r.source_material.toLowerCase()}`);
+  if (r.episode_minutes) parts.push(`${r.episode_minutes} min${r.episodes === 1 ? "" : " per episode"}`);
+  if (r.authors && r.authors.length) parts.push(`by ${r.authors.join(", ")}`);
+  if (r.serialization && r.serialization.length) parts.push(`in ${r.serialization.join(", ")}`);
+  return parts.join(" · ");
+}
+
+// The franchise, one click away: each related title by name, linked to its MyAnimeList page.
+// A relation with no known title is left out rather than shown as a bare id.
+const RELATED_SHOWN = 8;
+
+function showRelated(line, related) {
+  const named = related.filter((r) => r.title);
+  if (!named.length) return;
+  line.append("Related: ");
+  named.slice(0, RELATED_SHOWN).forEach((r, i) => {
+    if (i) line.append(", ");
+    const a = document.createElement("a");
+    a.href = r.url; a.target = "_blank"; a.rel = "noopener noreferrer"; a.textContent = r.title;
+    line.append(a, ` (${r.relation.toLowerCase().replace(/_/g, " ")})`);
+  });
+  if (named.length > RELATED_SHOWN) line.append(", …");
 }
 
 // Query words worth marking: 3+ letters, not stop words; each matches words that start with its
@@ -345,7 +404,7 @@ function filtersChanged() {
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
-  const s = { ...stateFromForm(current), page: 1, like: null, likeTitle: "" };
+  const s = { ...stateFromForm(current), page: 1, like: null, likeTitle: "", ignore: [] };
   if (!s.q) {
     results.hidden = true;
     say("Type a description of the story first, e.g. “a boy reborn as a slime in another world”.", "error");

@@ -1,0 +1,285 @@
+"""Query understanding: what a person's description says about the title itself, and the text to search.
+
+A real description ("[TOMT][MOVIE][90s] anime with giant insects... thanks in advance!") mixes the
+story with forum tags, meta-talk and cues about the title: its type ("a movie"), its era ("late
+90s"), who made it ("Ghibli"), its audience ("a kids show"), whether it was dubbed. `understand`
+splits them apart: a cleaned text for the encoder and BM25, and `Cues`, which the search turns into
+soft score terms (`anisim.priors`), never filters: people misremember. Every rule is a row of a
+table below, in general language, so a newcomer can read, test and extend them one at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Literal, get_args
+
+# Words that name a type of title -> MAL's type names. Checked on the forum tags and the prose; a
+# generic "on TV" ("I saw it on TV") says where it was seen, not what it is, and is skipped.
+TYPE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (  # most specific first: a match is used up
+    (r"\b(?:ova|oav)s?\b", ("OVA",)),
+    (r"\b(?:ona|web ?series|web anime)\b", ("ONA",)),
+    (r"\b(?:tv )?specials?\b", ("Special", "TV Special")),
+    (r"\b(?:manhwa|webtoons?|korean comics?)\b", ("Manhwa",)),
+    (r"\bmanhua\b", ("Manhua",)),
+    (r"\blight ?novels?\b", ("Light Novel",)),
+    (r"\bone[- ]?shots?\b", ("One-shot",)),
+    (r"\bmanga\b", ("Manga",)),
+    (r"\b(?:movies?|films?|feature)\b", ("Movie",)),
+    (r"\b(?:tv|television|series|show|shows|episodes?|seasons?)\b", ("TV",)),
+)
+# Where a person saw it rather than what it is: removed before type words are read.
+_NOT_A_TYPE = re.compile(r"\b(?:on|from|in) (?:the )?(?:tv|television)\b|\btv (?:channel|station|network)s?\b|"
+                         r"\b(?:tv|television) (?:when|as|back)\b|\bseries of\b|\bshow(?:s|ed|ing)? (?:up|me|us|him|her|them)\b",
+                         re.IGNORECASE)
+
+# Audience words -> MAL demographics. "As a kid" says who watched it, not who it was for: only a
+# show/movie "for kids" or a "kids'/children's show" is a kids' title.
+AUDIENCE_RULES: tuple[tuple[str, str], ...] = (
+    (r"\b(?:kids?'?|children'?s?|childrens) (?:show|shows|movie|movies|film|films|cartoon|cartoons|anime|series)\b"
+     r"|\bfor (?:kids|children|little ones)\b", "Kids"),
+    (r"\bshou?jo\b", "Shoujo"),
+    (r"\bshou?nen\b", "Shounen"),
+    (r"\bseinen\b", "Seinen"),
+    (r"\bjosei\b", "Josei"),
+)
+# It reached an English-speaking audience: dubbed, or on a Western channel.
+DUBBED = re.compile(r"\b(?:dubbed|english dub|dub(?:bed)? in english|aired (?:in|on) (?:the )?(?:us|usa|uk|america)|"
+                    r"toonami|cartoon network|adult swim|nickelodeon|4kids|animax|jetix|fox kids|kids ?wb|"
+                    r"vhs|dvd)\b", re.IGNORECASE)
+
+# Eras. Years from 1917 (the first anime) to 2039; decades "90s", "'90s", "1990s", "nineties".
+_YEAR = r"(?:19[1-9]\d|20[0-3]\d)"
+_DECADE_WORDS = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70,
+                 "eighties": 80, "nineties": 90}
+_DECADE = (r"(?:(?P<century>19|20)?(?P<tens>[0-9])0\s?'?’?s|'(?P<short>[0-9])0\s?s|"
+           r"(?P<word>" + "|".join(_DECADE_WORDS) + r")|(?P<naughts>2000\s?'?’?s|00\s?'?’?s|noughties|aughts))")
+_PART = r"(?:(?P<part>early|mid|middle|late)[\s-]*)?"
+_ERA = re.compile(rf"{_PART}(?:{_DECADE}|(?P<year>{_YEAR})(?P<approx>\s?ish|\+|\s?or so)?)", re.IGNORECASE)
+# "I watched it in 2005", "saw it as a kid in 2005": the title is from then or before.
+_SEEN_IN = re.compile(rf"\b(?:watched|saw|seen|remember(?:ed)?|watching|seeing|rented|bought|grew up)\b[^.?!\n]{{0,40}}?"
+                      rf"\b(?:in|around|back in|circa|about) (?:the )?(?:year )?(?P<year>{_YEAR})\b", re.IGNORECASE)
+# How wide an era is: a decade part covers about four years (with overlap), an approximate year two.
+_PART_SPANS = {None: (0, 9), "early": (0, 4), "mid": (3, 7), "middle": (3, 7), "late": (6, 9)}
+
+# Forum tags ("[TOMT]", "[MOVIE][2000s?]") and their opening words, edits and sign-offs.
+_TAG = re.compile(r"\[[^\[\]\n]{0,40}\]|\(\s*(?:tomt|solved|edit)[^)]{0,40}\)|\btomt\b:?", re.IGNORECASE)
+# People's words -> the words synopses use for the same thing: added to the text searched, so BM25
+# and the encoder both see them ("reborn as a slime" is told as "reincarnated as a slime").
+EXPANSIONS: tuple[tuple[str, str], ...] = (
+    (r"\breborn\b|\bre-?born\b", "reincarnated"),
+    (r"\breincarnat\w*", "reborn"),
+    (r"\bisekai\b", "transported to another world"),
+    (r"\bgiant robots?\b|\bbig robots?\b", "mecha"),
+    (r"\bmecha\b", "giant robots"),
+    (r"\bmagic(?:al)? girls?\b", "mahou shoujo"),
+)
+# Meta-talk: about the search for the title, not the title. Removed as phrases; a sentence left
+# with (almost) nothing else is dropped.
+META_RULES: tuple[str, ...] = (
+    r"\b(?:thanks?|thank you|thx|ty)\b[^.?!\n]*",
+    r"\b(?:please|pls|plz) help\b[^.?!\n]*|\bhelp (?:me|please|needed)\b[^.?!\n]*|\bany help\b[^.?!\n]*",
+    r"\b(?:does )?any ?(?:one|body) (?:know|remember|recognize|recognise|have|help|seen)\b[^.?!\n]*",
+    r"\bany (?:ideas?|thoughts|suggestions|leads)\b[^.?!\n]*",
+    r"\b(?:edit|update|solved|ps)\s*\d*\s*:[^\n]*",
+    r"\b(?:i )?(?:can'?t|cannot|can not|don'?t|do not|couldn'?t) (?:remember|recall|find|think of)\b"
+    r"[^.?!\n]{0,30}\b(?:name|title|called)\b[^.?!\n]*",
+    r"\b(?:it'?s|this has) been (?:bugging|bothering|driving|haunting)\b[^.?!\n]*",
+    r"\btip of my tongue\b|\bthis sub(?:reddit)?\b|\breddit\b|/?r/\w+",
+    r"\bi(?:'ve| have)? (?:tried|searched|googled|looked)\b[^.?!\n]*",
+    r"\bsorry (?:for|if|about)\b[^.?!\n]*|\benglish (?:is not|isn'?t) my first language\b",
+    r"\b(?:i )?(?:don'?t|do not) remember (?:much|a lot|many details)\b[^.?!\n]*",
+)
+# Hedges: the words around a memory, not the memory.
+HEDGES = re.compile(r"\b(?:i think|i believe|i guess|i'?m (?:not )?(?:pretty |fairly )?sure|maybe|probably|possibly|"
+                    r"perhaps|i (?:want|wanna) to say|if i recall(?: correctly)?|iirc|kind of|sort of)\b,?",
+                    re.IGNORECASE)
+_META = re.compile("|".join(f"(?:{rule})" for rule in META_RULES), re.IGNORECASE)
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+_MIN_SENTENCE_WORDS = 3
+# A name said as a comparison ("Ghibli-like", "like Ghibli", "Ghibli style") is about the look,
+# not the maker: it is not a cue.
+_LIKENESS_BEFORE = re.compile(r"(?:like|similar to|reminds? (?:me )?of|style of|in the style of|inspired by)\s+(?:a\s+|the\s+)?$",
+                              re.IGNORECASE)
+_LIKENESS_AFTER = re.compile(r"^\s*[-\s]?(?:like|esque|ish|style|inspired|vibes?|type)\b", re.IGNORECASE)
+
+
+CueName = Literal["types", "years", "names", "audience", "dubbed"]
+CUE_NAMES: tuple[str, ...] = get_args(CueName)
+
+
+@dataclass(frozen=True)
+class Cues:
+    """What a description says about the title itself (each empty when it says nothing)."""
+
+    types: tuple[str, ...] = ()
+    years: tuple[int | None, int | None] | None = None  # the start year's likely range, inclusive
+    names: tuple[str, ...] = ()     # catalog studios, authors or magazines it names
+    audience: tuple[str, ...] = ()  # MAL demographics
+    dubbed: bool = False
+
+    def without(self, names: Iterable[str]) -> Cues:
+        """These cues less the named ones (a person removed them: "it was not a movie")."""
+        empty = Cues()
+        return replace(self, **{name: getattr(empty, name) for name in names})
+
+    def as_dict(self) -> dict[str, object]:
+        """The wire form (v1 `understood`): only the cues that were found."""
+        out: dict[str, object] = {}
+        if self.types:
+            out["types"] = list(self.types)
+        if self.years:
+            out["years"] = list(self.years)
+        if self.names:
+            out["names"] = list(self.names)
+        if self.audience:
+            out["audience"] = list(self.audience)
+        if self.dubbed:
+            out["dubbed"] = True
+        return out
+
+
+NO_CUES = Cues()
+
+
+@dataclass(frozen=True)
+class Understood:
+    """The text to search and the cues; `text` is never blank when the description was not."""
+
+    text: str
+    cues: Cues = NO_CUES
+
+
+class Names:
+    """The catalog's maker names (studios, authors, magazines) a description can mention.
+
+    A name is found case-insensitively ("studio ghibli", "Ghibli": a leading "Studio" is optional)
+    when it is distinctive; a name that is also an everyday word ("Bones", "Sunrise", "Trigger") is
+    found only as written, capitalised, and not at a sentence's start."""
+
+    def __init__(self, names: Iterable[str], everyday_words: set[str] = frozenset()) -> None:
+        self.patterns: list[tuple[re.Pattern[str], str]] = []
+        spellings: dict[str, str] = {}  # one name per spelling ("MADHOUSE", "Madhouse")
+        for name in sorted(names):
+            spellings.setdefault(name.lower(), name)
+        for name in sorted(spellings.values(), key=len, reverse=True):
+            core = re.sub(r"^studio\s+", "", name.strip(), flags=re.IGNORECASE)
+            if len(core) < 4:
+                continue
+            words = core.lower().split()
+            everyday = len(words) == 1 and words[0] in everyday_words
+            body = rf"(?:studio\s+)?{re.escape(core)}"
+            flags = 0 if everyday else re.IGNORECASE
+            prefix = r"(?<![.!?]\s)(?<!^)" if everyday else ""
+            self.patterns.append((re.compile(rf"{prefix}(?<![\w-]){body}(?![\w-])", flags), name))
+
+    def find(self, text: str) -> tuple[str, ...]:
+        found: list[str] = []
+        for pattern, name in self.patterns:
+            for match in pattern.finditer(text):
+                if _LIKENESS_BEFORE.search(text[max(0, match.start() - 25):match.start()]) or \
+                        _LIKENESS_AFTER.match(text[match.end():match.end() + 12]):
+                    continue
+                if name not in found:
+                    found.append(name)
+                break
+        return tuple(found)
+
+
+NO_NAMES = Names(())
+
+
+def _types(tags: str, prose: str) -> tuple[str, ...]:
+    text = _NOT_A_TYPE.sub(" ", f"{tags} {prose}".lower())
+    found: list[str] = []
+    for pattern, names in TYPE_RULES:
+        text, matched = re.subn(pattern, " ", text)
+        if matched:
+            found += [n for n in names if n not in found]
+    return tuple(found)
+
+
+def _era_span(match: re.Match[str]) -> tuple[int, int] | None:
+    """One era mention -> (first year, last year)."""
+    first, last = _PART_SPANS[(match["part"] or "").lower() or None]
+    if match["year"]:
+        year = int(match["year"])
+        if match["part"]:
+            return year + first, year + last  # "early 2000" = early 2000s
+        return (year - 2, year + 2) if match["approx"] else (year - 1, year + 1)
+    if match["naughts"]:
+        start = 2000
+    elif match["word"]:
+        start = 1900 + _DECADE_WORDS[match["word"].lower()]
+    else:
+        tens = int(match["tens"] or match["short"])
+        century = match["century"]
+        start = (int(century) * 100 if century else (2000 if tens <= 3 else 1900)) + tens * 10
+    return start + first, start + last
+
+
+def _years(text: str) -> tuple[int | None, int | None] | None:
+    """The start year's likely range: the hull of every era named, and at most the year a person
+    says they saw it (when that is all they say, only an upper bound)."""
+    seen = [int(m["year"]) for m in _SEEN_IN.finditer(text)]
+    spans = []
+    for match in _ERA.finditer(_SEEN_IN.sub(" ", text)):
+        if match["year"] and not match["part"] and not match["approx"] and _is_count(text, match):
+            continue
+        span = _era_span(match)
+        if span:
+            spans.append(span)
+    if not spans and not seen:
+        return None
+    upper = max((s[1] for s in spans), default=None)
+    if seen:
+        upper = min(seen) if upper is None else min(upper, max(seen))
+    lower = min((s[0] for s in spans), default=None)
+    if lower is not None and upper is not None and lower > upper:
+        lower = upper - 9
+    return lower, upper
+
+
+def _is_count(text: str, match: re.Match[str]) -> bool:
+    """'1999 people' or '2000 years' is a number of things, not a year."""
+    return bool(re.match(r"\s*(?:years?|people|men|soldiers|feet|meters|miles|km|dollars|episodes)\b",
+                         text[match.end():match.end() + 12], re.IGNORECASE))
+
+
+def _audience(text: str) -> tuple[str, ...]:
+    return tuple(name for pattern, name in AUDIENCE_RULES if re.search(pattern, text, re.IGNORECASE))
+
+
+def _clean(text: str) -> str:
+    """Tags, meta-talk and hedges removed; sentences left nearly empty dropped."""
+    text = _TAG.sub(" ", text)
+    kept = []
+    for sentence in _SENTENCES.split(text):
+        sentence = HEDGES.sub(" ", _META.sub(" ", sentence))
+        sentence = re.sub(r"\s+", " ", sentence).strip(" ,;:-")
+        if len(_WORD.findall(sentence)) >= _MIN_SENTENCE_WORDS:
+            kept.append(sentence)
+    return " ".join(kept)
+
+
+def _expanded(text: str) -> str:
+    """The text with the synopsis words for what it says in other words (`EXPANSIONS`) appended."""
+    extra = [words for pattern, words in EXPANSIONS
+             if re.search(pattern, text, re.IGNORECASE) and words.lower() not in text.lower()]
+    return f"{text} ({', '.join(extra)})" if extra else text
+
+
+def understand(raw: str, names: Names = NO_NAMES) -> Understood:
+    """Split a (cleaned of markup) description into the text to search and the cues about the title.
+
+    When cleaning would leave too little (a short query made only of tag-like words), the text is
+    kept as typed: the cleaner never turns a real query blank."""
+    tags = " ".join(_TAG.findall(raw))
+    cleaned = _clean(raw)
+    text = cleaned if len(_WORD.findall(cleaned)) >= _MIN_SENTENCE_WORDS else re.sub(r"\s+", " ", raw).strip()
+    text = _expanded(text)
+    cues = Cues(types=_types(tags, raw), years=_years(raw), names=names.find(raw), audience=_audience(raw),
+                dubbed=bool(DUBBED.search(raw)))
+    return Understood(text, cues)

@@ -1,0 +1,135 @@
+"""Query understanding, rule by rule: each test writes its own sentence (none is a dev post)."""
+
+import pytest
+
+from anisim.understanding import Names, understand
+
+GHIBLI = Names(["Studio Ghibli", "Madhouse", "Bones", "Shueisha"], everyday_words={"bones"})
+
+
+def cues(text: str, names: Names = GHIBLI):
+    return understand(text, names).cues
+
+
+@pytest.mark.parametrize(("text", "types"), [
+    ("an old movie about a girl and a dragon", ("Movie",)),
+    ("an animated film with a talking cat", ("Movie",)),
+    ("a tv series about space pirates", ("TV",)),
+    ("this show had robots that fight at school", ("TV",)),
+    ("an OVA from the eighties with cyborgs", ("OVA",)),
+    ("a web series about office workers", ("ONA",)),
+    ("a manhwa where a hunter levels up", ("Manhwa",)),
+    ("a webtoon about a tower", ("Manhwa",)),
+    ("a manga about cooking", ("Manga",)),
+    ("a light novel about a sword world", ("Light Novel",)),
+    ("a one-shot about a lonely ghost", ("One-shot",)),
+])
+def test_type_words_are_cues(text, types):
+    assert cues(text).types == types
+
+
+def test_seeing_it_on_tv_says_nothing_about_its_type():
+    assert cues("I saw a story about pirates on TV when I was little").types == ()
+    assert cues("a girl who rides a wolf, shown on a tv channel at night").types == ()
+
+
+def test_forum_tags_give_cues_and_leave_the_text():
+    found = understand("[TOMT][MOVIE][90s] a boy who can talk to whales in a flooded city")
+    assert found.cues.types == ("Movie",) and found.cues.years == (1990, 1999)
+    assert "[" not in found.text and "TOMT" not in found.text and "whales" in found.text
+
+
+@pytest.mark.parametrize(("text", "years"), [
+    ("it came out in the 90s", (1990, 1999)),
+    ("a late 90's cartoon", (1996, 1999)),
+    ("early 80s robots", (1980, 1984)),
+    ("a mid-2000s show", (2003, 2007)),
+    ("from the 1970s", (1970, 1979)),
+    ("an eighties film", (1980, 1989)),
+    ("released 1995 in Japan", (1994, 1996)),
+    ("2000ish", (1998, 2002)),
+    ("somewhere in 1980-2000", (1979, 2001)),
+    ("late 90s to early 2000s", (1996, 2004)),
+])
+def test_eras(text, years):
+    assert cues(text).years == years
+
+
+def test_the_year_it_was_watched_bounds_the_start_from_above():
+    assert cues("I watched it in 2005 at my cousin's house").years == (None, 2005)
+    assert cues("a 90s film, I saw it in 1998").years == (1990, 1998)
+
+
+def test_a_number_of_things_is_not_a_year():
+    assert cues("a wizard who lived for 2000 years").years is None
+
+
+def test_maker_names_are_found_with_or_without_studio_and_case():
+    assert cues("a studio ghibli film about a castle").names == ("Studio Ghibli",)
+    assert cues("I think Madhouse made it").names == ("Madhouse",)
+    assert cues("serialized in Shueisha's magazine").names == ("Shueisha",)
+
+
+def test_an_everyday_word_is_a_name_only_when_written_as_one():
+    assert cues("a skeleton whose bones glow at night").names == ()
+    assert cues("the animation was by Bones, I'm sure").names == ("Bones",)
+
+
+def test_a_likeness_is_not_a_maker():
+    assert cues("a Ghibli-like movie about a forest spirit").names == ()
+    assert cues("it looked like Ghibli but darker").names == ()
+    assert cues("a studio ghibli esque film").names == ()
+
+
+@pytest.mark.parametrize(("text", "audience"), [
+    ("a kids show about a talking dog", ("Kids",)),
+    ("a children's cartoon with dinosaurs", ("Kids",)),
+    ("a movie for kids about trains", ("Kids",)),
+    ("a shoujo anime about a magical girl", ("Shoujo",)),
+    ("a shonen series with a tournament", ("Shounen",)),
+    ("a seinen manga about a detective", ("Seinen",)),
+])
+def test_audience_words(text, audience):
+    assert cues(text).audience == audience
+
+
+def test_watching_as_a_kid_says_nothing_about_the_audience():
+    assert cues("I watched this as a kid, it was about a vampire hunter").audience == ()
+
+
+def test_dubbed_and_western_channels():
+    assert cues("it was dubbed and aired on Cartoon Network").dubbed
+    assert cues("I rented the english dub").dubbed
+    assert not cues("a girl who dreams of the sea").dubbed
+
+
+def test_meta_talk_and_sign_offs_leave_the_description():
+    raw = ("A girl finds a door to a world of spirits. Her parents turn into pigs. "
+           "Any help would be appreciated! Thanks in advance. "
+           "I can't remember the name of it for the life of me. Edit: it is not the one with the bathhouse")
+    text = understand(raw).text
+    assert text == "A girl finds a door to a world of spirits. Her parents turn into pigs."
+
+
+def test_hedges_go_and_the_memory_stays():
+    text = understand("I think there was a boy who maybe could fly with a kite").text
+    assert text == "there was a boy who could fly with a kite"
+
+
+def test_a_short_query_is_kept_as_typed():
+    assert understand("thanks").text == "thanks"
+    assert understand("a lonely swordsman in another world").text == "a lonely swordsman in another world"
+    assert understand("a lonely swordsman in another world").cues.as_dict() == {}
+
+
+def test_peoples_words_get_the_synopses_words_beside_them():
+    assert understand("a boy reborn as a slime").text == "a boy reborn as a slime (reincarnated)"
+    assert understand("she is reincarnated as a villainess").text.endswith("(reborn)")
+    assert understand("an isekai with giant robots").text == \
+        "an isekai with giant robots (transported to another world, mecha)"
+    assert understand("reincarnated and reborn twice").text == "reincarnated and reborn twice"
+
+
+def test_the_wire_form_names_only_what_was_found():
+    found = understand("[MOVIE] a 90s studio ghibli film about a witch", GHIBLI).cues.as_dict()
+    assert found == {"types": ["Movie"], "years": [1990, 1999], "names": ["Studio Ghibli"]}
