@@ -201,11 +201,12 @@ def test_cues_show_as_chips_that_a_click_or_the_keyboard_removes_and_a_reload_ke
     chips.first.focus()
     visit.page.keyboard.press("Enter")
     visit.page.wait_for_function("document.querySelector('#cues').hidden")
-    assert "ignore=years" in visit.page.url
+    assert "ignore=years" in visit.page.url and visit.page.locator("#cues").is_hidden()
 
 
 def test_cards_name_the_makers_and_related_titles_link_to_mal_by_title(visit):
     visit.open().search(FRIEREN_QUERY)
+    assert visit.page.locator("#cues").is_hidden()  # the description gave no cue: no empty row
     first = visit.page.locator("#cards .card").first
     assert "Madhouse" in first.locator(".makers").inner_text()
     assert "MyAnimeList synopsis" not in first.locator(".matched figcaption").inner_text()
