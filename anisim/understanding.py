@@ -160,32 +160,31 @@ class Names:
     found only as written, capitalised, and not at a sentence's start."""
 
     def __init__(self, names: Iterable[str], everyday_words: set[str] = frozenset()) -> None:
-        self.patterns: list[tuple[re.Pattern[str], str]] = []
-        spellings: dict[str, str] = {}  # one name per spelling ("MADHOUSE", "Madhouse")
-        for name in sorted(names):
-            spellings.setdefault(name.lower(), name)
-        for name in sorted(spellings.values(), key=len, reverse=True):
+        self.names: dict[str, str] = {}  # the lower-case core ("ghibli") -> the catalog's name
+        distinctive, everyday = [], []
+        for name in sorted(names, key=lambda n: (n.isupper(), n)):  # "Madhouse" rather than "MADHOUSE"
             core = re.sub(r"^studio\s+", "", name.strip(), flags=re.IGNORECASE)
-            if len(core) < 4:
+            if len(core) < 4 or core.lower() in self.names:
                 continue
+            self.names[core.lower()] = name
             words = core.lower().split()
-            everyday = len(words) == 1 and words[0] in everyday_words
-            body = rf"(?:studio\s+)?{re.escape(core)}"
-            flags = 0 if everyday else re.IGNORECASE
-            prefix = r"(?<![.!?]\s)(?<!^)" if everyday else ""
-            self.patterns.append((re.compile(rf"{prefix}(?<![\w-]){body}(?![\w-])", flags), name))
+            (everyday if len(words) == 1 and words[0] in everyday_words else distinctive).append(core)
+        # one alternation per kind, longest names first, so "Studio Ghibli" is not read as a shorter name
+        self.patterns = [re.compile(rf"{prefix}(?<![\w-])(?:studio\s+)?({'|'.join(map(re.escape, cores))})(?![\w-])", flags)
+                         for cores, flags, prefix in ((sorted(distinctive, key=len, reverse=True), re.IGNORECASE, ""),
+                                                      (sorted(everyday, key=len, reverse=True), 0, r"(?<![.!?]\s)(?<!^)"))
+                         if cores]
 
     def find(self, text: str) -> tuple[str, ...]:
-        found: list[str] = []
-        for pattern, name in self.patterns:
+        """The names the text mentions, in the order it mentions them (likenesses left out)."""
+        found: dict[int, str] = {}
+        for pattern in self.patterns:
             for match in pattern.finditer(text):
                 if _LIKENESS_BEFORE.search(text[max(0, match.start() - 25):match.start()]) or \
                         _LIKENESS_AFTER.match(text[match.end():match.end() + 12]):
                     continue
-                if name not in found:
-                    found.append(name)
-                break
-        return tuple(found)
+                found.setdefault(match.start(), self.names[match.group(1).lower()])
+        return tuple(dict.fromkeys(found[start] for start in sorted(found)))
 
 
 NO_NAMES = Names(())
