@@ -31,6 +31,8 @@ ITEM_COLUMNS = [
 ]
 LIST_COLUMNS = ["title_synonyms", "genres", "themes", "demographics", "tags", "studios", "producers", "authors",
                 "serialization"]
+# who made a title, as people name them ("Ghibli", "Oda", "Jump"): studios, authors, magazines
+MAKER_FIELDS = ("studios", "authors", "serialization")
 INT_COLUMNS = ["id", "episodes", "chapters", "volumes", "start_year", "members", "popularity", "episode_minutes",
                "listings"]
 SYNOPSIS_COLUMNS = ["item_id", "source", "text"]

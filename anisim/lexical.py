@@ -22,7 +22,7 @@ import numpy as np
 import Stemmer
 
 from anisim.atomic import atomic_folder, file_hash
-from anisim.catalog import Catalog
+from anisim.catalog import MAKER_FIELDS, Catalog
 from anisim.errors import WriteFailed
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,6 @@ def item_synopses(catalog: Catalog) -> list[str]:
     """One text per item, in catalog order: its distinct synopses."""
     synopses = catalog.synopses.groupby("item_id", sort=False)["text"].agg(" ".join)
     return [synopses.get(item_id, "") for item_id in catalog.items["id"]]
-
-
-MAKER_FIELDS = ("studios", "authors", "serialization")
 
 
 def item_makers(catalog: Catalog) -> list[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anisim.catalog import Catalog
+from anisim.catalog import MAKER_FIELDS, Catalog
 from anisim.filters import numbers
 from anisim.understanding import Cues
 
@@ -23,7 +23,6 @@ _DERIVED = frozenset({"PREQUEL", "PARENT", "PARENT_STORY", "FULL_STORY", "Preque
 _MINOR_TYPES = frozenset({"Music", "CM", "PV"})
 # Content ratings a kids' title has (MAL's).
 _KIDS_RATINGS = ("G - All Ages", "PG - Children")
-MAKER_FIELDS = ("studios", "authors", "serialization")
 ERA_FADE_YEARS = 8.0  # an era cue's term falls from 1 to 0 over this many years outside the range
 
 
@@ -39,10 +38,6 @@ class PriorWeights:
     names: float = 0.0
     audience: float = 0.0
     dubbed_popularity: float = 0.0  # extra popularity weight when a description says it was dubbed
-
-    @property
-    def off(self) -> bool:
-        return self == PriorWeights()
 
 
 NO_PRIORS = PriorWeights()

@@ -30,7 +30,7 @@ from anisim.filters import Facets, Filters
 from anisim.index import Index, load_index
 from anisim.lexical import LexicalScorer, item_documents
 from anisim.models import ModelSpec
-from anisim.priors import Priors, PriorWeights
+from anisim.priors import Priors
 from anisim.ranking import Match, Page, page_of
 from anisim.settings import DEFAULT_MODE, MODES
 from anisim.similarity import DenseScorer
@@ -38,7 +38,6 @@ from anisim.text import clean_query
 from anisim.understanding import NO_CUES, NO_NAMES, Cues, Names, understand
 
 HYBRID_LEXICAL_WEIGHT = 0.3
-LEXICAL_FULL_WORDS = 10_000  # BM25 keeps its whole weight up to this many query words (tuned: docs/quality.md)
 _LOWER_WORD = re.compile(r"(?<![\w-])[a-z][a-z'-]+(?![\w-])")
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -46,12 +45,11 @@ Encode = Callable[[list[str]], np.ndarray]
 @dataclass(frozen=True)
 class Query:
     """A cleaned, non-blank text to search, a known mode, and what the description said about the
-    title (`understood` False: the text as typed, no cues)."""
+    title (no cues when it was not understood: the text as typed)."""
 
     text: str
     mode: str = DEFAULT_MODE
     cues: Cues = NO_CUES
-    understood: bool = False
 
     @classmethod
     def parse(cls, raw: str, mode: str = DEFAULT_MODE, names: Names = NO_NAMES, understood: bool = True) -> Query:
@@ -64,7 +62,7 @@ class Query:
         if not understood:
             return cls(text, mode)
         found = understand(text, names)
-        return cls(found.text, mode, found.cues, True)
+        return cls(found.text, mode, found.cues)
 
     def with_cues(self, cues: Cues) -> Query:
         """The same query with other cues (a client removed some of them)."""
@@ -90,14 +88,13 @@ class Searcher:
     """Everything needed to answer queries over one catalog with one model's index."""
 
     def __init__(self, catalog: Catalog, index: Index | None, lexical_weight: float = HYBRID_LEXICAL_WEIGHT,
-                 lexical: LexicalScorer | None = None, priors: PriorWeights | None = None) -> None:
+                 lexical: LexicalScorer | None = None) -> None:
         """`index` None: BM25 only (the service answers so while a model's index is being built)."""
         self.catalog = catalog
-        self.priors = Priors(catalog, priors)
+        self.priors = Priors(catalog)  # the kind's tuned weights (`anisim.priors.WEIGHTS`)
         self.names = Names(self.priors.maker_names(), everyday_words(catalog))
         self.index = index
         self.lexical_weight = lexical_weight  # hybrid's BM25 weight, tuned per model (anisim.models)
-        self.lexical_full_words = LEXICAL_FULL_WORDS
         self.dense = DenseScorer(index, len(catalog.items)) if index else None
         self.lexical = lexical or LexicalScorer(item_documents(catalog))
         self.facets = Facets(catalog)
@@ -138,14 +135,8 @@ class Searcher:
         dense = self._dense().scores(vector)[0]
         if query.mode == "dense":
             return dense
-        fused = fuse(dense, self.lexical.scores(query.text), self.lexical_weight_for(len(query.text.split())))
+        fused = fuse(dense, self.lexical.scores(query.text), self.lexical_weight)
         return ((fused + self.priors.scores(query.cues)) / self.priors.largest).astype(np.float32)
-
-    def lexical_weight_for(self, words: int) -> float:
-        """BM25's weight for a text of this many words: the model's, shrinking in proportion past
-        `lexical_full_words` (a long post's many words match many synopses a little, and bury the
-        few that matter)."""
-        return self.lexical_weight * min(1.0, self.lexical_full_words / max(words, 1))
 
     def search(self, query: Query | str, vector: np.ndarray | Encode | None, page: int = 1,
                page_size: int = 10, filters: Filters = Filters()) -> Page:

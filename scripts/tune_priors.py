@@ -1,13 +1,13 @@
-"""Tune the hybrid search's prior weights (anisim.priors.WEIGHTS) and BM25's long-query damping
-(anisim.search.LEXICAL_FULL_WORDS), and report them where they were not tuned.
+"""Tune the hybrid search's prior weights (anisim.priors.WEIGHTS) and report them where they were
+not tuned.
 
     python scripts/tune_priors.py [--model anisim-minilm-l6-v2] [--max-minutes 20] [--json FILE]
 
 Each query of the synthetic dev sets and of the real-post dev set is understood, encoded and
 scored once (dense and BM25: the slow part); then a coordinate search over a grid of each weight,
 per catalog, maximises the mean of (MRR@10 + R@10) / 2 over the synthetic *train* split's three forms (and, for
-anime, the real posts' two forms). The table compares the search with no priors and no damping
-against the chosen settings on the *validation* split (never tuned on) and on the real posts,
+anime, the real posts' two forms). The table compares the search with no priors against the
+chosen weights on the *validation* split (never tuned on) and on the real posts,
 with R@1 / R@10 / R@100 / MRR@10. The real posts are tuned on as well as reported (there is no
 other real set here): judge them by the held-out posts, and read one post as about 2 points.
 """
@@ -27,21 +27,12 @@ from anisim.evaluation import load_queries, summarize
 from anisim.models import TUNED, resolve
 from anisim.pairs import in_split
 from anisim.priors import NO_PRIORS, PriorWeights
-from anisim.search import LEXICAL_FULL_WORDS, Query, Searcher, scaled
+from anisim.search import Query, Searcher, scaled
 from anisim.settings import KINDS, Settings
 
 GRID = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.12, 0.16, 0.24, 0.32, 0.4, 0.5)
-WORDS_GRID = (LEXICAL_FULL_WORDS, 40, 60, 80, 120, 160, 240)
 REAL_POSTS = "anime_tomt_dev.jsonl"
 FORMS = ("query", "short", "noname")
-
-
-@dataclasses.dataclass(frozen=True)
-class Setting:
-    """What is tuned for one catalog."""
-
-    priors: PriorWeights = NO_PRIORS
-    full_words: int = LEXICAL_FULL_WORDS
 
 
 @dataclasses.dataclass
@@ -51,7 +42,6 @@ class QuerySet:
     name: str
     dense: np.ndarray    # (queries, items) cosine
     lexical: np.ndarray  # (queries, items) BM25 scaled to [0, 1]
-    words: np.ndarray    # words per searched text
     cues: list
     answers: np.ndarray  # catalog position of each answer
 
@@ -61,40 +51,36 @@ def score_set(name: str, searcher: Searcher, encode, queries: list[dict], form: 
     parsed = [Query.parse(q[form], "hybrid", searcher.names) for q in queries]
     dense = searcher._dense().scores(encode([q.text for q in parsed]))
     lexical = np.stack([scaled(searcher.lexical.scores(q.text)) for q in parsed])
-    words = np.array([len(q.text.split()) for q in parsed])
     answers = np.array([int(searcher.catalog.position[q["id"]]) for q in queries])
-    return QuerySet(name, dense, lexical, words, [q.cues for q in parsed], answers)
+    return QuerySet(name, dense, lexical, [q.cues for q in parsed], answers)
 
 
-def ranks(qs: QuerySet, searcher: Searcher, setting: Setting) -> np.ndarray:
-    """The answer's rank for each query under `setting` (the same formula as Searcher.scores)."""
-    searcher.priors.weights, searcher.lexical_full_words = setting.priors, setting.full_words
-    weight = np.array([searcher.lexical_weight_for(int(n)) for n in qs.words])[:, None]
+def ranks(qs: QuerySet, searcher: Searcher, weights: PriorWeights) -> np.ndarray:
+    """The answer's rank for each query under `weights` (Searcher.scores' formula, less its
+    division by a constant, which changes no order)."""
+    searcher.priors.weights = weights
+    weight = searcher.lexical_weight
     totals = (1 - weight) * qs.dense + weight * qs.lexical + np.stack([searcher.priors.scores(c) for c in qs.cues])
     gold = totals[np.arange(len(qs.answers)), qs.answers]
     return (totals > gold[:, None]).sum(axis=1) + 1
 
 
-def objective(sets: list[QuerySet], searcher: Searcher, setting: Setting) -> float:
+def objective(sets: list[QuerySet], searcher: Searcher, weights: PriorWeights) -> float:
     """The mean over the sets of (MRR@10 + R@10) / 2: the first answer, and a first page that holds it."""
-    scores = [summarize(ranks(qs, searcher, setting).tolist()) for qs in sets]
+    scores = [summarize(ranks(qs, searcher, weights).tolist()) for qs in sets]
     return float(np.mean([(m["mrr@10"] + m["recall@10"]) / 2 for m in scores]))
 
 
-def tune(sets: list[QuerySet], searcher: Searcher, deadline: float) -> Setting:
-    """Coordinate ascent, each weight in turn over its grid, until no step helps or time is up."""
-    best = Setting()
+def tune(sets: list[QuerySet], searcher: Searcher, deadline: float) -> PriorWeights:
+    """Coordinate ascent, each weight in turn over GRID, until no step helps or time is up."""
+    best = NO_PRIORS
     best_value = objective(sets, searcher, best)
-    candidates = [("full_words", WORDS_GRID)] + [(f.name, GRID) for f in dataclasses.fields(PriorWeights)]
     improved = True
     while improved and time.monotonic() < deadline:
         improved = False
-        for name, grid in candidates:
-            for value in grid:
-                if name == "full_words":
-                    candidate = dataclasses.replace(best, full_words=value)
-                else:
-                    candidate = dataclasses.replace(best, priors=dataclasses.replace(best.priors, **{name: value}))
+        for name in (f.name for f in dataclasses.fields(PriorWeights)):
+            for value in GRID:
+                candidate = dataclasses.replace(best, **{name: value})
                 got = objective(sets, searcher, candidate)
                 if got > best_value + 1e-6:
                     best, best_value, improved = candidate, got, True
@@ -106,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=TUNED)
     parser.add_argument("--max-minutes", type=float, default=20.0, help="stop tuning a catalog after this long")
-    parser.add_argument("--json", type=Path, help="also write the settings and the table here")
+    parser.add_argument("--json", type=Path, help="also write the weights and the table here")
     args = parser.parse_args()
     settings = Settings.from_env()
     spec = resolve(args.model)
@@ -126,11 +112,11 @@ def main() -> None:
             report_sets += real
         print(f"{kind}: scored in {time.monotonic() - started:.0f} s; tuning", flush=True)
         chosen[kind] = tune(tune_sets, searcher, time.monotonic() + 60 * args.max_minutes)
-        for label, setting in (("before", Setting()), ("tuned", chosen[kind])):
-            rows += [{"setting": label, "set": qs.name, "n": len(qs.answers), **summarize(ranks(qs, searcher, setting).tolist())}
+        for label, weights in (("before", NO_PRIORS), ("tuned", chosen[kind])):
+            rows += [{"setting": label, "set": qs.name, "n": len(qs.answers), **summarize(ranks(qs, searcher, weights).tolist())}
                      for qs in report_sets]
-    for kind, setting in chosen.items():
-        print(f"\n{kind}: {setting}")
+    for kind, weights in chosen.items():
+        print(f"\n{kind}: {weights}")
     print("\n| set | n | no priors: R@1 / R@10 / R@100 / MRR@10 | tuned |")
     print("|---|---|---|---|")
     for name in dict.fromkeys(r["set"] for r in rows):
@@ -138,7 +124,7 @@ def main() -> None:
         text = ["{recall@1:.3f} / {recall@10:.3f} / {recall@100:.3f} / {mrr@10:.3f}".format(**c) for c in cells]
         print(f"| {name} | {cells[0]['n']} | {text[0]} | {text[1]} |")
     if args.json:
-        args.json.write_text(json.dumps({"settings": {k: dataclasses.asdict(v) for k, v in chosen.items()},
+        args.json.write_text(json.dumps({"weights": {k: dataclasses.asdict(v) for k, v in chosen.items()},
                                          "rows": rows}, indent=1))
 
 

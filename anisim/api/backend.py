@@ -207,9 +207,8 @@ class Backend:
 
     def title(self, kind: str, item_id: int) -> dict:
         """One title's v1 record, with its first synopsis and its related titles (404 if unknown)."""
-        self.facets_of(kind)
-        records = self.records[kind]
-        return records.one(item_id)
+        self.facets_of(kind)  # the kind is known and loaded, or the same 400 / 503
+        return self.records[kind].one(item_id)
 
     def similar(self, kind: str, item_id: int, model: str | None, page: int, page_size: int,
                 filters: Filters) -> Answer:

@@ -127,18 +127,22 @@ async def _through(call: Awaitable[dict[str, Any]]) -> dict[str, Any]:
         raise ToolError(str(problem).replace("'query'", "'description'")) from None
 
 
-def _line(record: dict[str, Any]) -> str:
-    """One result as a model reads it."""
+def _heading(record: dict[str, Any]) -> str:
+    """A title's one line: rank (in a result list), titles, facts, MAL link."""
     english = f" ({record['title_english']})" if record.get("title_english") and \
         record["title_english"] != record.get("title") else ""
     facts = [record.get("type"), record.get("start_year"), f"score {record['score']}" if record.get("score") else None,
              f"similarity {record['similarity']:.3f}" if record.get("similarity") is not None else None]
+    head = f"{record['rank']}. " if record.get("rank") else ""
+    return f"{head}{record.get('title')}{english} [{', '.join(str(f) for f in facts if f)}] {record.get('url')}"
+
+
+def _line(record: dict[str, Any]) -> str:
+    """One result as a model reads it: its heading and the passage that matched, trimmed."""
     passage = (record.get("matched") or record.get("synopsis") or "").strip()
     if len(passage) > PASSAGE_CHARS:
         passage = passage[:PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
-    head = f"{record['rank']}. " if record.get("rank") else ""
-    return (f"{head}{record.get('title')}{english} [{', '.join(str(f) for f in facts if f)}] {record.get('url')}\n"
-            f"   {passage}")
+    return f"{_heading(record)}\n   {passage}"
 
 
 def _compact(record: dict[str, Any]) -> dict[str, Any]:
@@ -254,8 +258,7 @@ def build_server(door: Door) -> MCPServer:
         record = await _through(door.title(kind, id))
         related = ", ".join(f"{r['title'] or '#' + str(r['id'])} ({r['relation'].lower()}, id {r['id']})"
                             for r in record.get("related") or [])
-        text = f"{_line({**record, 'rank': None, 'matched': record.get('synopsis')}).splitlines()[0]}\n" \
-            f"{record.get('synopsis') or ''}" + (f"\nRelated: {related}" if related else "")
+        text = f"{_heading(record)}\n{record.get('synopsis') or ''}" + (f"\nRelated: {related}" if related else "")
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=record)
 
     @server.tool()
