@@ -1,6 +1,6 @@
-.PHONY: help serve test check lint eval bench build train frontend soak tune
+.PHONY: help serve test check lint eval bench build container gpu-check train frontend soak tune
 help:   ## list the targets (instant)
-	@grep -E '^[a-z-]+: .*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 16
+	@awk -F':.*## ' '/^[a-z-]+: .*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 serve:  ## install, build what is missing, serve on 127.0.0.1:3000 (first run ~2 min to answer, ~11 min to full)
 	bash scripts/serve.sh
 test:   ## install, then run the whole test suite (~10 min)
@@ -13,8 +13,12 @@ eval:   ## retrieval quality, stock vs tuned, synthetic validation split and rea
 	bash scripts/setup.sh && .venv/bin/python scripts/eval_all.py
 bench:  ## the performance benchmark, docs/performance.md's table (~4 min)
 	bash scripts/setup.sh && .venv/bin/python scripts/bench.py
-build:  ## build the Bento; then `bentoml containerize anisim:latest` where Docker runs (~1 min)
-	bash scripts/setup.sh && .venv/bin/bentoml build
+build:  ## build both Bentos, GPU and CPU; then `bentoml containerize anisim:latest` (or anisim-cpu) (~1 min)
+	bash scripts/setup.sh && .venv/bin/bentoml build && .venv/bin/bentoml build -f bentofile.cpu.yaml
+container: ## as root: build both images, serve each from a read-only home in a private dockerd (~5 min)
+	bash scripts/setup.sh && .venv/bin/python scripts/container_check.py
+gpu-check: ## device, encode rates, index build, bench and train steps, as JSON in build/ (< 8 min on one H100)
+	bash scripts/setup.sh && mkdir -p build && .venv/bin/python scripts/gpu_check.py --json build/gpu-check.json
 train:  ## re-train the shipped adapter (2 CPU cores: about 65 min, base index included; see anisim/weights/*/README.md)
 	bash scripts/setup.sh && .venv/bin/anisim prepare --models all-MiniLM-L6-v2 \
 	  && .venv/bin/anisim train --out anisim/weights/anisim-minilm-l6-v2 --seed 13

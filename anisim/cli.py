@@ -126,7 +126,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     catalogs = {kind: searchers[kind].catalog if searchers else load_catalog(args.home / "catalog", kind)
                 for kind in KINDS}
     dev = {kind: load_queries(SETTINGS.eval_dir / f"{kind}_dev.jsonl") for kind in KINDS}
-    record = train_adapter(base, catalogs, dev, args.out, settings, searchers)
+    record = train_adapter(base, catalogs, dev, args.out, settings, searchers, device=args.device)
     print(json.dumps(record, indent=1))
     print(f"adapter written to {args.out}")
 
@@ -241,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=float, default=None, help="stop early after this many minutes")
     p.add_argument("--seed", type=int, default=TRAIN.seed, help="seeds mining, batch order and initialisation "
                                                                 "(default: %(default)s)")
+    p.add_argument("--device", default="cpu", help="where to train: cpu, cuda (default: %(default)s, as the "
+                                                   "shipped adapter was)")
     for recipe in RECIPE_FLAGS:
         _recipe_argument(p, recipe)
     _home(p)

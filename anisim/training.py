@@ -38,7 +38,8 @@ LORA_TARGETS = ["query", "key", "value", "dense"]
 
 def _tokens(model, texts: list[str], max_tokens: int) -> dict[str, torch.Tensor]:
     model.max_seq_length = max_tokens
-    return model.tokenize(texts)
+    return {name: value.to(model.device) if isinstance(value, torch.Tensor) else value
+            for name, value in model.tokenize(texts).items()}
 
 
 def _embed(model, texts: list[str], max_tokens: int) -> torch.Tensor:
@@ -57,9 +58,9 @@ def _loss(queries: torch.Tensor, texts: torch.Tensor, batch: list[Pair], setting
     negatives = [p for p in batch if p.negative]
     logits = settings.scale * queries @ texts.T  # the model's last module normalises
     if negatives:
-        own = torch.tensor([[p.key == n.negative_key for n in negatives] for p in batch])
+        own = torch.tensor([[p.key == n.negative_key for n in negatives] for p in batch], device=logits.device)
         logits = torch.cat([logits[:, :len(batch)], logits[:, len(batch):].masked_fill(own, float("-inf"))], dim=1)
-    return torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
+    return torch.nn.functional.cross_entropy(logits, torch.arange(len(batch), device=logits.device))
 
 
 def _step(model, batch: list[Pair], settings: TrainSettings) -> float:
@@ -122,15 +123,17 @@ def data_hash(catalogs: dict[str, Catalog], dev: dict[str, list[dict]]) -> dict[
 
 
 def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, list[dict]],
-                  out: Path, settings: TrainSettings, searchers: dict[str, Searcher] | None = None) -> dict:
+                  out: Path, settings: TrainSettings, searchers: dict[str, Searcher] | None = None,
+                  device: str = "cpu") -> dict:
     """Train a LoRA adapter on `base` and save it (adapter files + training.json) under `out`.
     Hard negatives are mined with `searchers` (the base model's own search of each kind's catalog;
-    queries are encoded by the base model before training)."""
+    queries are encoded by the base model before training). `device`: where the model trains
+    ("cuda" on a GPU; the shipped adapter was trained on the CPU)."""
     from peft import LoraConfig, get_peft_model
     from sentence_transformers import SentenceTransformer
 
     torch.manual_seed(settings.seed)
-    model = SentenceTransformer(str(base.weights_path), device="cpu", local_files_only=True)
+    model = SentenceTransformer(str(base.weights_path), device=device, local_files_only=True)
     pairs = mine_pairs(catalogs, dev, settings.seed, settings.ict_per_kind, settings.titles_per_kind,
                        settings.noname_share, settings.dev_passes)
     pairs = closest_positives(model, pairs, settings)
@@ -165,8 +168,9 @@ def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, 
             bar.update(1)
 
     record = {
-        "base": base.name, "settings": asdict(settings), "steps_done": done, "steps_planned": total,
+        "base": base.name, "settings": asdict(settings), "device": device, "steps_done": done, "steps_planned": total,
         "stopped_by_budget": done < total, "minutes": round((time.monotonic() - started) / 60, 1),
+        "seconds_per_step": round((time.monotonic() - started) / max(1, done), 3),
         "pairs": {source: sum(p.source == source for p in pairs) for source in ("ict", "title", "synopses", "dev")},
         "trainable_parameters": sum(p.numel() for p in trainable),
         "loss_first_20": round(sum(losses[:20]) / max(1, len(losses[:20])), 4),

@@ -1,27 +1,21 @@
-"""Shared fixtures: real MAL data, the real MiniLM model, and small real subsets of the catalogs.
-
-Subsets keep the suite fast on a 2-core CPU: each kind keeps the answers of the first dev-set
-queries, a few known titles, and a fixed random sample of others.
+"""Shared fixtures: real MAL data, the real MiniLM model, and small real subsets of the catalogs
+(`anisim.samples`: about 300 titles per kind, which keep the suite fast on a 2-core CPU).
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from anisim.catalog import Catalog, build_catalog, save_catalog
+from anisim.catalog import Catalog, build_catalog
 from anisim.evaluation import load_queries
 from anisim.models import MINILM, TUNED, resolve
+from anisim.samples import build_home, sample
 from anisim.settings import KINDS, Settings
 
-FRIEREN = 52991
-SOLO_LEVELING = 121496  # a manhwa, from the manhwa CSV
-SUBSET_QUERIES = 40
-SUBSET_OTHERS = 260  # ~300 titles per kind
 SETTINGS = Settings.from_env()
 SERVED = (TUNED, MINILM)  # the tuned default and the stock model, each with its own index
 
@@ -49,18 +43,9 @@ def encoder(embedders):
     return embedders[MINILM]
 
 
-def _subset(catalog: Catalog, queries: list[dict]) -> Catalog:
-    present = set(catalog.items["id"])
-    answers = [q["id"] for q in queries if q["id"] in present][:SUBSET_QUERIES]
-    known = [i for i in (FRIEREN, SOLO_LEVELING) if i in present]
-    others = sorted(present - set(answers) - set(known))
-    random.Random(7).shuffle(others)
-    return catalog.subset(answers + known + others[:SUBSET_OTHERS])
-
-
 @pytest.fixture(scope="session")
 def small_catalogs(catalogs, dev_queries) -> dict[str, Catalog]:
-    return {kind: _subset(catalogs[kind], dev_queries[kind]) for kind in KINDS}
+    return {kind: sample(catalogs[kind], dev_queries[kind]) for kind in KINDS}
 
 
 @pytest.fixture(scope="session")
@@ -68,18 +53,7 @@ def small_home(tmp_path_factory, small_catalogs, embedders) -> Path:
     """An ANISIM_HOME with the small catalogs, real indexes of both served models (built by the
     torch engine) and both models' ONNX exports (so a server on this CPU encodes queries with
     ONNX Runtime, as `make serve` does: one index, two engines)."""
-    import dataclasses
-
-    from anisim.index import DEFAULT_PASSAGE_WORDS, build_index
-    from anisim.prepare import ensure_export
-    home = tmp_path_factory.mktemp("anisim_home")
-    for catalog in small_catalogs.values():
-        save_catalog(catalog, home / "catalog")
-        for embedder in embedders.values():
-            build_index(catalog, embedder, home, DEFAULT_PASSAGE_WORDS)
-    for name in SERVED:
-        ensure_export(resolve(name), dataclasses.replace(SETTINGS, home=home))
-    return home
+    return build_home(tmp_path_factory.mktemp("anisim_home"), small_catalogs, embedders, SETTINGS)
 
 
 @pytest.fixture(scope="session")
@@ -199,3 +173,53 @@ def half_served(small_home, tmp_path_factory) -> Iterator[str]:
     """The base URL of a server whose manga index is missing (and stays missing)."""
     with serving_without_manga_index(small_home, tmp_path_factory.mktemp("half_served")) as (url, _):
         yield url
+
+
+# The container check (scripts/container_check.py, ~5 min, mostly downloads and image builds)
+# runs in the background while the rest of the suite runs, and its test runs last.
+_CONTAINER_CHECK: dict[str, object] = {}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("container") is not None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the container check when a selected test needs it."""
+    import subprocess
+    import sys
+    import tempfile
+    if not any(item.get_closest_marker("container") for item in session.items) or session.config.option.collectonly:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="anisim-container-report-"))
+    log = open(folder / "check.log", "w")  # noqa: SIM115 (held open by the background process)
+    script = Path(__file__).resolve().parents[1] / "scripts" / "container_check.py"
+    process = subprocess.Popen([sys.executable, str(script), "--json", str(folder / "report.json")],
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    _CONTAINER_CHECK.update(process=process, folder=folder, log=log)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop a container check still running (its test was not reached): it removes what it made."""
+    import shutil
+    import subprocess
+    process = _CONTAINER_CHECK.get("process")
+    if process is None:
+        return
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    _CONTAINER_CHECK["log"].close()
+    shutil.rmtree(_CONTAINER_CHECK["folder"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def container_check() -> tuple[int, Path]:
+    """(exit status, folder with check.log and report.json) of the background container check."""
+    process = _CONTAINER_CHECK.get("process")
+    if process is None:
+        pytest.skip("the container check was not started (no container test selected at collection)")
+    return process.wait(timeout=1800), _CONTAINER_CHECK["folder"]

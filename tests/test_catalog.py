@@ -3,9 +3,8 @@
 import json
 import re
 
-from conftest import FRIEREN, SOLO_LEVELING
-
 from anisim.catalog import build_catalog, load_catalog, save_catalog
+from anisim.samples import FRIEREN, SOLO_LEVELING
 from anisim.settings import Settings
 
 

@@ -3,9 +3,10 @@
 import json
 
 import pytest
-from conftest import BAD_LEGACY_BODIES, FRIEREN, LEGACY_MODEL, SERVED
+from conftest import BAD_LEGACY_BODIES, LEGACY_MODEL, SERVED
 
 from anisim.models import MINILM, TUNED
+from anisim.samples import FRIEREN
 
 
 def _post(client, path, body):

@@ -99,3 +99,14 @@ def test_every_make_target_and_command_says_what_it_does_and_how_long():
     assert set(commands) == set(helps)
     for name, text in helps.items():
         assert re.search(r"\d+ (s|min)|seconds|second|minutes|instant", text or ""), name
+
+
+def _pins(path: Path) -> dict[str, str]:
+    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+    return {line.split("==")[0].lower(): line for line in lines if "==" in line}
+
+
+def test_the_cpu_image_takes_every_pin_but_the_torch_engines():
+    full, cpu = _pins(ROOT / "requirements.txt"), _pins(ROOT / "requirements-cpu.txt")
+    assert set(full) - set(cpu) == {"torch", "sentence-transformers", "transformers", "peft", "onnx"}
+    assert all(full[name] == line for name, line in cpu.items()), "requirements-cpu.txt pins another version"

@@ -10,9 +10,10 @@ import sys
 
 import httpx
 import pytest
-from conftest import FRIEREN
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+
+from anisim.samples import FRIEREN
 
 pytestmark = pytest.mark.server
 TOOLS = {"search_anime", "search_manga", "similar_titles", "get_title", "list_filters"}

@@ -13,7 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import FRIEREN
+
+from anisim.samples import FRIEREN
 
 pytestmark = pytest.mark.server
 CHROMIUM = Path("/usr/bin/chromium")

@@ -5,13 +5,13 @@ import json
 
 import numpy as np
 import pytest
-from conftest import FRIEREN
 
 from anisim.api.records import RecordMaker
 from anisim.api.schemas import SearchFilters, SearchRequest, parse_legacy_request
 from anisim.errors import RequestError
 from anisim.filters import Filters
 from anisim.ranking import Page
+from anisim.samples import FRIEREN
 
 LEGACY_ANIME_KEYS = {
     "anime_id", "title", "title_english", "title_japanese", "title_synonyms", "main_picture", "url",
