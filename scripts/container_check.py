@@ -29,8 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -306,18 +305,15 @@ def check_readable(home: Path) -> None:
 def check_images(home: Path | None, flavors: list[str], work: Path) -> tuple[list[ImageReport], str]:
     """The whole check inside `work`: the engine, the base image, each image built, served, checked."""
     ensure_packages()
-    if home is not None:
-        check_readable(home)
-    with ExitStack() as stack:
-        docker_host = stack.enter_context(private_dockerd(work))
+    if home is None:
+        print("building a small home (the suite's sample catalogs) ...", flush=True)
+        home = sample_home(work / "home")
+    check_readable(home)
+    with private_dockerd(work) as docker_host:
         client = debian_client()
         docker = [client, "-H", docker_host]
         env = {**os.environ, "BENTOML_HOME": str(work / "bentoml"), "DOCKER_HOST": docker_host, "DOCKER_BUILDKIT": "1",
                "PATH": f"{Path(client).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        if home is None:  # built on the CPU while the images build (mostly downloads)
-            print("building a small home (the suite's sample catalogs) meanwhile ...", flush=True)
-            homes = stack.enter_context(ThreadPoolExecutor(1))
-            building = homes.submit(sample_home, work / "home")
         reports, base = [], ""
         for flavor in flavors:
             report = ImageReport(f"anisim-{flavor}:check", BENTOS[flavor])
@@ -331,9 +327,6 @@ def check_images(home: Path | None, flavors: list[str], work: Path) -> tuple[lis
             report.build_s = time.monotonic() - started
             size = run([*docker, "image", "inspect", "-f", "{{.Size}}", report.image], "docker image inspect").stdout
             report.size_mb = int(size) / 1e6
-            if home is None:
-                home = building.result()
-                check_readable(home)
             print(f"serving {report.image} ...", flush=True)
             serve_and_check(docker, home, report)
             reports.append(report)

@@ -53,7 +53,9 @@ def small_home(tmp_path_factory, small_catalogs, embedders) -> Path:
     """An ANISIM_HOME with the small catalogs, real indexes of both served models (built by the
     torch engine) and both models' ONNX exports (so a server on this CPU encodes queries with
     ONNX Runtime, as `make serve` does: one index, two engines)."""
-    return build_home(tmp_path_factory.mktemp("anisim_home"), small_catalogs, embedders, SETTINGS)
+    home = build_home(tmp_path_factory.mktemp("anisim_home"), small_catalogs, embedders, SETTINGS)
+    _start_container_check(home)
+    return home
 
 
 @pytest.fixture(scope="session")
@@ -175,8 +177,9 @@ def half_served(small_home, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
-# The container check (scripts/container_check.py, ~5 min, mostly downloads and image builds)
-# runs in the background while the rest of the suite runs, and its test runs last.
+# The container check (scripts/container_check.py, ~4 min, mostly downloads and image builds)
+# serves the small home: it starts in the background as soon as that home is built, while the rest
+# of the suite runs, and its test runs last.
 _CONTAINER_CHECK: dict[str, object] = {}
 
 
@@ -185,16 +188,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the container check when a selected test needs it."""
+    wanted = any(item.get_closest_marker("container") for item in session.items)
+    _CONTAINER_CHECK["wanted"] = wanted and not session.config.option.collectonly
+
+
+def _start_container_check(home: Path) -> None:
+    """Start the container check on `home` when a selected test needs it."""
     import subprocess
     import sys
     import tempfile
-    if not any(item.get_closest_marker("container") for item in session.items) or session.config.option.collectonly:
+    if not _CONTAINER_CHECK.get("wanted"):
         return
+    home.chmod(0o755)  # pytest makes its folders private; the image's user must read the home
     folder = Path(tempfile.mkdtemp(prefix="anisim-container-report-"))
     log = open(folder / "check.log", "w")  # noqa: SIM115 (held open by the background process)
     script = Path(__file__).resolve().parents[1] / "scripts" / "container_check.py"
-    process = subprocess.Popen([sys.executable, str(script), "--json", str(folder / "report.json")],
+    process = subprocess.Popen([sys.executable, str(script), "--home", str(home), "--json", str(folder / "report.json")],
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     _CONTAINER_CHECK.update(process=process, folder=folder, log=log)
 
@@ -217,9 +226,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def container_check() -> tuple[int, Path]:
+def container_check(small_home) -> tuple[int, Path]:
     """(exit status, folder with check.log and report.json) of the background container check."""
-    process = _CONTAINER_CHECK.get("process")
-    if process is None:
-        pytest.skip("the container check was not started (no container test selected at collection)")
+    process = _CONTAINER_CHECK["process"]
     return process.wait(timeout=1800), _CONTAINER_CHECK["folder"]
