@@ -102,8 +102,9 @@ def test_every_make_target_and_command_says_what_it_does_and_how_long():
 
 
 def _pins(path: Path) -> dict[str, str]:
-    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
-    return {line.split("==")[0].lower(): line for line in lines if "==" in line}
+    """{package: its pin line} of a requirements file (markers and comments left out)."""
+    pins = (re.fullmatch(r"([\w.-]+)==\S+", line.split("#")[0].strip()) for line in path.read_text().splitlines())
+    return {pin[1].lower(): pin[0] for pin in pins if pin}
 
 
 def test_the_cpu_image_takes_every_pin_but_the_torch_engines():
