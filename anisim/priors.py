@@ -1,5 +1,5 @@
 """Priors: what is likely before reading the description (popularity, a franchise's main entry),
-and how well a title fits the cues a description gave (type, era, maker, audience).
+and how well a title fits the cues a description gave (type, era, maker, audience, genre).
 
 Each is a per-item term in [0, 1], added to the search score with a weight (`PriorWeights`, tuned
 on the dev sets' train split and the real-post dev set: docs/quality.md). All are soft: a cue that
@@ -37,15 +37,18 @@ class PriorWeights:
     era: float = 0.0
     names: float = 0.0
     audience: float = 0.0
+    genres: float = 0.0
     dubbed_popularity: float = 0.0  # extra popularity weight when a description says it was dubbed
 
 
 NO_PRIORS = PriorWeights()
-# Per catalog, as tuned by scripts/tune_priors.py (docs/quality.md has the run and its table).
+# Per catalog, as tuned by scripts/tune_priors.py (docs/quality.md has the run and its table); the
+# genre term, added later, was scanned alone with the others kept (docs/quality.md, genre cues).
 # Manga has none: the popularity term's gain on the manga train split (95 queries) did not hold on
 # its validation split (one query fewer at rank 1 on two forms), so manga ranks as before.
 WEIGHTS: dict[str, PriorWeights] = {
-    "anime": PriorWeights(popularity=0.32, reach=0.08, main_entry=0.01, type=0.12, era=0.24, audience=0.08),
+    "anime": PriorWeights(popularity=0.32, reach=0.08, main_entry=0.01, type=0.12, era=0.24, audience=0.08,
+                          genres=0.04),
     "manga": NO_PRIORS,
 }
 
@@ -117,6 +120,7 @@ class Priors:
         self.makers = [{n for names in group for n in (names or [])} for group in makers]
         self.makers_lower = [{n.lower() for n in m} for m in self.makers]
         self.demographics = [set(d or []) for d in items["demographics"]]
+        self.tags = [set(g or []) | set(t or []) for g, t in zip(items["genres"], items["themes"])]
         self.kids_rated = np.array([(r or "").startswith(_KIDS_RATINGS) for r in items["rating"]])
 
     @property
@@ -152,6 +156,9 @@ class Priors:
             if "Kids" in wanted:
                 fits |= self.kids_rated
             total += w.audience * fits
+        if cues.genres and w.genres:
+            wanted = set(cues.genres)
+            total += w.genres * np.array([len(wanted & t) for t in self.tags], dtype=np.float32) / len(wanted)
         if cues.dubbed and w.dubbed_popularity:
             total += w.dubbed_popularity * self.popularity
         return total

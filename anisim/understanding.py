@@ -2,7 +2,8 @@
 
 A real description ("[TOMT][MOVIE][90s] anime with giant insects... thanks in advance!") mixes the
 story with forum tags, meta-talk and cues about the title: its type ("a movie"), its era ("late
-90s"), who made it ("Ghibli"), its audience ("a kids show"), whether it was dubbed. `understand`
+90s"), who made it ("Ghibli"), its audience ("a kids show"), its genre ("giant robots"), whether it
+was dubbed. `understand`
 splits them apart: a cleaned text for the encoder and BM25, and `Cues`, which the search turns into
 soft score terms (`anisim.priors`), never filters: people misremember. Every rule is a row of a
 table below, in general language, so a newcomer can read, test and extend them one at a time.
@@ -43,6 +44,31 @@ AUDIENCE_RULES: tuple[tuple[str, str], ...] = (
     (r"\bshou?nen\b", "Shounen"),
     (r"\bseinen\b", "Seinen"),
     (r"\bjosei\b", "Josei"),
+)
+# What it is about, in everyday words -> MAL's genres and themes ("giant robots" is Mecha). Only
+# words that name a kind of story; a word with many senses ("magic", "band") is left out.
+GENRE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (r"\b(?:giant |big )?robots?\b|\bmecha\b|\bmechs?\b|\bgundams?\b", ("Mecha",)),
+    (r"\bvampires?\b", ("Vampire",)),
+    (r"\bsamurais?\b|\bronin\b", ("Samurai",)),
+    (r"\bhorror\b|\bscary\b|\bcreepy\b|\bterrifying\b", ("Horror",)),
+    (r"\bouter space\b|\bspace ?(?:ships?|crafts?|stations?)\b|\bstarships?\b|\bgalax(?:y|ies)\b", ("Space",)),
+    (r"\btime[- ]travel\w*|\btravel\w* (?:back )?(?:in|through) time\b", ("Time Travel",)),
+    (r"\bmagic(?:al)? girls?\b|\bmahou shou?jo\b", ("Mahou Shoujo",)),
+    (r"\bisekai\b|\b(?:another|other|different|parallel|fantasy) world\b", ("Isekai",)),
+    (r"\breincarnat\w*|\breborn\b", ("Reincarnation",)),
+    (r"\bmartial arts?\b|\bkung[- ]?fu\b|\bkarate\b", ("Martial Arts",)),
+    (r"\bsoldiers?\b|\barm(?:y|ies)\b|\bmilitary\b|\bwars?\b", ("Military",)),
+    (r"\bsports?\b|\b(?:base|basket|volley|foot)ball\b|\bsoccer\b|\btennis\b|\bboxing\b", ("Sports",)),
+    (r"\bromance\b|\bromantic\b|\b(?:falls?|fell|falling) in love\b|\blove story\b", ("Romance",)),
+    (r"\bghosts?\b|\bspirits?\b|\bdemons?\b|\byou?kai\b|\bsupernatural\b", ("Supernatural",)),
+    (r"\bdragons?\b|\bwizards?\b|\bsorcer\w+|\bwitch(?:es)?\b|\belf\b|\belves\b|\bfantasy\b", ("Fantasy",)),
+    (r"\bsci-?fi\b|\bscience fiction\b|\bfuturistic\b|\bcyborgs?\b|\baliens?\b|\bandroids?\b", ("Sci-Fi",)),
+    (r"\bcomedy\b|\bfunny\b|\bhilarious\b", ("Comedy",)),
+    (r"\bdetectives?\b", ("Detective",)),
+    (r"\bidols?\b", ("Idols (Female)", "Idols (Male)")),
+    (r"\bvideo ?games?\b|\bvirtual reality\b|\b(?:vr)?mmo(?:rpg)?s?\b", ("Video Game",)),
+    (r"\b(?:high )?school\b|\bclassmates?\b", ("School",)),
 )
 # It reached an English-speaking audience: dubbed, or on a Western channel.
 DUBBED = re.compile(r"\b(?:dubbed|english dub|dub(?:bed)? in english|aired (?:in|on) (?:the )?(?:us|usa|uk|america)|"
@@ -106,7 +132,7 @@ _LIKENESS_BEFORE = re.compile(r"(?:like|similar to|reminds? (?:me )?of|style of|
 _LIKENESS_AFTER = re.compile(r"^\s*[-\s]?(?:like|esque|ish|style|inspired|vibes?|type)\b", re.IGNORECASE)
 
 
-CueName = Literal["types", "years", "names", "audience", "dubbed"]
+CueName = Literal["types", "years", "names", "audience", "genres", "dubbed"]
 CUE_NAMES: tuple[str, ...] = get_args(CueName)
 
 
@@ -118,6 +144,7 @@ class Cues:
     years: tuple[int | None, int | None] | None = None  # the start year's likely range, inclusive
     names: tuple[str, ...] = ()     # catalog studios, authors or magazines it names
     audience: tuple[str, ...] = ()  # MAL demographics
+    genres: tuple[str, ...] = ()    # MAL genres and themes
     dubbed: bool = False
 
     def without(self, names: Iterable[str]) -> Cues:
@@ -136,6 +163,8 @@ class Cues:
             out["names"] = list(self.names)
         if self.audience:
             out["audience"] = list(self.audience)
+        if self.genres:
+            out["genres"] = list(self.genres)
         if self.dubbed:
             out["dubbed"] = True
         return out
@@ -251,6 +280,11 @@ def _audience(text: str) -> tuple[str, ...]:
     return tuple(name for pattern, name in AUDIENCE_RULES if re.search(pattern, text, re.IGNORECASE))
 
 
+def _genres(text: str) -> tuple[str, ...]:
+    found = (tags for pattern, tags in GENRE_RULES if re.search(pattern, text, re.IGNORECASE))
+    return tuple(dict.fromkeys(tag for tags in found for tag in tags))
+
+
 def _clean(text: str) -> str:
     """Tags, meta-talk and hedges removed; sentences left nearly empty dropped."""
     text = _TAG.sub(" ", text)
@@ -280,5 +314,5 @@ def understand(raw: str, names: Names = NO_NAMES) -> Understood:
     text = cleaned if len(_WORD.findall(cleaned)) >= _MIN_SENTENCE_WORDS else re.sub(r"\s+", " ", raw).strip()
     text = _expanded(text)
     cues = Cues(types=_types(tags, raw), years=_years(raw), names=names.find(raw), audience=_audience(raw),
-                dubbed=bool(DUBBED.search(raw)))
+                genres=_genres(raw), dubbed=bool(DUBBED.search(raw)))
     return Understood(text, cues)

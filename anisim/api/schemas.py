@@ -128,7 +128,7 @@ class SearchResponse(BaseModel):
     results: list[dict] = Field(description="ranked titles with metadata, rank and similarity")
     understood: dict | None = Field(None, description="what the search made of the description: the "
                                     "text it searched and the cues it used (types, years, names, audience, "
-                                    "dubbed), each a soft score term; absent for more-like-this")
+                                    "genres, dubbed), each a soft score term; absent for more-like-this")
 
 
 class SearchRequest(BaseModel):

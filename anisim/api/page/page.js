@@ -252,7 +252,8 @@ function show(s, page) {
 
 // ---- what the search understood: one removable chip per cue ---------------------------------
 
-const CUE_WORDS = { types: "type", years: "era", names: "made by", audience: "audience", dubbed: "dubbed" };
+const CUE_WORDS = { types: "type", years: "era", names: "made by", audience: "audience", genres: "about",
+                    dubbed: "dubbed" };
 
 function cueLabel(name, value) {
   if (name === "types") return value.map((t) => (t === "Movie" ? "movies" : t === "TV" ? "TV series" : t)).join(" or ");
