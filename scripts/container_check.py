@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,15 +34,17 @@ from pathlib import Path
 
 import httpx
 
+from anisim.api.server import free_port, wait_ready
+
 ROOT = Path(__file__).resolve().parents[1]
 BENTOS = {"gpu": "bentofile.yaml", "cpu": "bentofile.cpu.yaml"}
 HOME_IN_IMAGE = "/data/anisim"
 DEBIAN = ("bookworm", "http://deb.debian.org/debian")
 REFUSED = 3
-# dockerd 20.10, its containerd and runc, and umount write these outside the daemon's data and
-# exec roots whatever its flags say; each is removed at the end unless it was there before.
-DAEMON_LEFTOVERS = (Path("/etc/docker/key.json"), Path("/run/docker"), Path("/run/containerd"), Path("/run/runc"),
-                    Path("/run/mount"))
+# dockerd 20.10, its containerd and runc write these outside the daemon's data and exec roots
+# whatever its flags say; each is removed at the end unless it was there before. (util-linux's
+# /run/mount, lock files that any `mount` makes, debootstrap's included, is the system's and stays.)
+DAEMON_LEFTOVERS = (Path("/etc/docker/key.json"), Path("/run/docker"), Path("/run/containerd"), Path("/run/runc"))
 LEGACY_BODY = {"model": "sentence-transformers/all-MiniLM-L6-v2", "description": "an elf mage outlives her hero party"}
 
 
@@ -219,25 +220,6 @@ def containerize(tag: str, image: str, env: dict[str, str]) -> None:
         env=env, timeout=1500)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_healthy(url: str, timeout_s: float = 240) -> float:
-    """Seconds until /v1/health answers 200 (probed with a short timeout), or RuntimeError."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"not healthy within {timeout_s:.0f} s")
-
-
 def four_checks(url: str) -> dict[str, str]:
     """/v1/health, a legacy search, a v1 search, the page: "ok", or what was wrong."""
     def check(response: httpx.Response, good) -> str:
@@ -267,7 +249,7 @@ def serve_and_check(docker: list[str], home: Path, report: ImageReport) -> None:
          "-v", f"{home}:{HOME_IN_IMAGE}:ro", image], f"docker run {image}")
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_healthy(url)
+        wait_ready(url, timeout=240)
         report.healthy_s = time.monotonic() - started
         report.checks = four_checks(url)
         report.memory_mb = memory_mb(docker, name)
@@ -276,7 +258,7 @@ def serve_and_check(docker: list[str], home: Path, report: ImageReport) -> None:
             report.checks["non-root"] = "runs as root"
         if subprocess.run([*docker, "exec", name, "touch", f"{HOME_IN_IMAGE}/written"], capture_output=True).returncode == 0:
             report.checks["read-only home"] = "the home was writable"
-    except (RuntimeError, httpx.HTTPError, ValueError, KeyError) as problem:
+    except (RuntimeError, TimeoutError, httpx.HTTPError, ValueError, KeyError) as problem:
         logs = subprocess.run([*docker, "logs", "--tail", "30", name], capture_output=True, text=True)
         report.checks["serving"] = f"{type(problem).__name__}: {problem}; last log lines: {(logs.stdout + logs.stderr)[-1500:]}"
     finally:
