@@ -3,14 +3,37 @@ user from a read-only home (scripts/container_check.py, started by conftest.py i
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.container
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "container_check.py"
 REFUSED = 3  # the check's exit status when no Docker engine can start here
 
 
+def _check_module():
+    spec = importlib.util.spec_from_file_location("container_check", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_base_image_trusts_the_bundle_pip_is_told_to_trust(tmp_path, monkeypatch):
+    check = _check_module()
+    bundle = tmp_path / "machine-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("PIP_CERT", str(bundle))  # pip's own setting wins over its config and the system's
+    assert check.pip_ca_bundle() == bundle
+    monkeypatch.delenv("PIP_CERT")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    assert check.pip_ca_bundle().is_file()  # pip's config file, when it names one, comes first
+
+
+@pytest.mark.container
 def test_both_images_build_serve_and_leave_the_host_as_found(container_check):
     status, folder = container_check
     log = (folder / "check.log").read_text()
