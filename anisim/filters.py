@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from anisim.taxonomy import TAG_FIELDS
 
@@ -16,6 +15,7 @@ NAME_FIELDS = ("studios", "source_material", "authors", "serialization")
 
 def numbers(column: pd.Series) -> np.ndarray:
     """A column as floats, NaN where unknown (None or pandas' NA alike)."""
+    import pandas as pd  # here: the processes that only validate requests never load pandas (~75 MB)
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -25,6 +25,8 @@ def _as_list(value: object) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from anisim.catalog import Catalog
 
 
