@@ -5,12 +5,13 @@ torch) are built with `bentoml containerize`, run with a home mounted read-only 
 and must answer four checks: /v1/health, a legacy search, a v1 search and the search page. A
 table and a JSON report (`--json`) give each image's size, build time, time to healthy and memory.
 
-Where no Docker engine runs, it installs Debian's docker.io (as root) and starts a private dockerd:
-its own data root, exec root and socket in a temporary folder, no iptables rules, no bridge, and
-host networking for the builds and the runs. Where no registry is reachable, the base image the
-generated Dockerfile names (python:3.11-slim) is made with debootstrap, trusting the CA bundle
-that pip here trusts. At the end it stops what it started and removes what it wrote, and checks
-that the host has no dockerd, no docker0 and no new iptables rules.
+It leaves alone any Docker engine the host runs: it installs Debian's docker.io where missing (as
+root) and starts a private dockerd, with its own data root, exec root and socket in a temporary
+folder, no iptables rules, no bridge, and host networking for the builds and the runs. Where no
+registry is reachable, the base image the generated Dockerfile names (python:3.11-slim) is made
+with debootstrap, trusting the CA bundle that pip here trusts. At the end it stops what it
+started and removes what it wrote, and checks that the host has no dockerd, no docker0 and no new
+iptables rules.
 
 Exit status: 0 all checks pass; 1 a check failed; 3 no Docker engine can start here (the message
 names the command that was refused).

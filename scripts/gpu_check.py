@@ -121,8 +121,18 @@ def train_steps(catalogs: dict, dev: dict, device: str, sizes: Sizes, out: Path)
             "seconds_per_step": record["seconds_per_step"]}
 
 
+def whole_catalog(settings, kind: str):
+    """The catalog `anisim prepare` saved in the home (12 MB, which can travel to a lent machine
+    where the raw data cannot), else one built from the raw data."""
+    from anisim.catalog import build_catalog, load_catalog
+    from anisim.errors import AnisimError
+    try:
+        return load_catalog(settings.home / "catalog", kind)
+    except (AnisimError, OSError):
+        return build_catalog(settings.data_dir, kind)[0]
+
+
 def check(sizes: Sizes, smoke: bool, work: Path) -> dict:
-    from anisim.catalog import build_catalog
     from anisim.encoder import Embedder
     from anisim.evaluation import load_queries
     from anisim.models import TUNED, resolve
@@ -132,7 +142,7 @@ def check(sizes: Sizes, smoke: bool, work: Path) -> dict:
     report = {"date": time.strftime("%Y-%m-%d"), "smoke": smoke, "device": device_report()}
     device = report["device"]["device"]
     print(f"device: {report['device']['name']} ({device})", flush=True)
-    catalogs = sample_catalogs(settings) if smoke else {kind: build_catalog(settings.data_dir, kind)[0] for kind in KINDS}
+    catalogs = sample_catalogs(settings) if smoke else {kind: whole_catalog(settings, kind) for kind in KINDS}
     dev = {kind: load_queries(settings.eval_dir / f"{kind}_dev.jsonl") for kind in KINDS}
     embedder = Embedder(resolve(TUNED), "torch", device=device)
     corpus = list(catalogs["anime"].synopses["text"][:sizes.corpus_texts])
