@@ -215,10 +215,16 @@ def build_bento(bentofile: str, env: dict[str, str]) -> tuple[str, Path]:
     return tag, Path(env["BENTOML_HOME"]) / "bentos" / tag.replace(":", "/")
 
 
-def containerize(tag: str, image: str, env: dict[str, str]) -> None:
+def containerize(docker: list[str], tag: str, report: ImageReport, env: dict[str, str]) -> None:
+    """`bentoml containerize` the Bento into the report's image (host networking for its RUN
+    steps); the report gets the build's seconds and the image's size."""
     bentoml = str(Path(sys.executable).with_name("bentoml"))
-    run([bentoml, "containerize", tag, "-t", image, "--opt", "network=host"], f"bentoml containerize {tag}",
+    started = time.monotonic()
+    run([bentoml, "containerize", tag, "-t", report.image, "--opt", "network=host"], f"bentoml containerize {tag}",
         env=env, timeout=1500)
+    report.build_s = time.monotonic() - started
+    size = run([*docker, "image", "inspect", "-f", "{{.Size}}", report.image], "docker image inspect").stdout
+    report.size_mb = int(size) / 1e6
 
 
 def four_checks(url: str) -> dict[str, str]:
@@ -305,11 +311,7 @@ def check_images(home: Path | None, flavors: list[str], work: Path) -> tuple[lis
                 print(f"base image {base_image_name(bento)} ...", flush=True)
                 base = ensure_base_image(docker, base_image_name(bento), work)
             print(f"building {report.image} from {report.bentofile} ...", flush=True)
-            started = time.monotonic()
-            containerize(tag, report.image, env)
-            report.build_s = time.monotonic() - started
-            size = run([*docker, "image", "inspect", "-f", "{{.Size}}", report.image], "docker image inspect").stdout
-            report.size_mb = int(size) / 1e6
+            containerize(docker, tag, report, env)
             print(f"serving {report.image} ...", flush=True)
             serve_and_check(docker, home, report)
             reports.append(report)
