@@ -102,6 +102,21 @@ def main_entry(catalog: Catalog) -> np.ndarray:
     ], dtype=np.float32)
 
 
+class _Membership:
+    """Which names of a vocabulary (genres, demographics) each item has, as a boolean matrix, so
+    that a cue's fit over the whole catalog is one vector operation, not a loop over sets."""
+
+    def __init__(self, per_item: list[set[str]]) -> None:
+        self.columns = {name: i for i, name in enumerate(sorted(set().union(*per_item)))}
+        self.matrix = np.zeros((len(per_item), len(self.columns)), dtype=bool)
+        for row, names in enumerate(per_item):
+            self.matrix[row, [self.columns[n] for n in names]] = True
+
+    def count(self, wanted: set[str]) -> np.ndarray:
+        """How many of `wanted` each item has."""
+        return self.matrix[:, [self.columns[n] for n in wanted if n in self.columns]].sum(axis=1)
+
+
 class Priors:
     """A catalog's prior terms, computed once; `scores(cues)` is the total to add to a search."""
 
@@ -119,8 +134,8 @@ class Priors:
         makers = zip(*(items[f] for f in MAKER_FIELDS))
         self.makers = [{n for names in group for n in (names or [])} for group in makers]
         self.makers_lower = [{n.lower() for n in m} for m in self.makers]
-        self.demographics = [set(d or []) for d in items["demographics"]]
-        self.tags = [set(g or []) | set(t or []) for g, t in zip(items["genres"], items["themes"])]
+        self.demographics = _Membership([set(d or []) for d in items["demographics"]])
+        self.tags = _Membership([set(g or []) | set(t or []) for g, t in zip(items["genres"], items["themes"])])
         self.kids_rated = np.array([(r or "").startswith(_KIDS_RATINGS) for r in items["rating"]])
 
     @property
@@ -152,13 +167,13 @@ class Priors:
             total += w.names * np.array([bool(wanted & m) for m in self.makers_lower], dtype=np.float32)
         if cues.audience and w.audience:
             wanted = set(cues.audience)
-            fits = np.array([bool(wanted & d) for d in self.demographics])
+            fits = self.demographics.count(wanted) > 0
             if "Kids" in wanted:
                 fits |= self.kids_rated
             total += w.audience * fits
         if cues.genres and w.genres:
             wanted = set(cues.genres)
-            total += w.genres * np.array([len(wanted & t) for t in self.tags], dtype=np.float32) / len(wanted)
+            total += w.genres * self.tags.count(wanted).astype(np.float32) / len(wanted)
         if cues.dubbed and w.dubbed_popularity:
             total += w.dubbed_popularity * self.popularity
         return total

@@ -167,10 +167,11 @@ def train_adapter(base: ModelSpec, catalogs: dict[str, Catalog], dev: dict[str, 
             bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}")
             bar.update(1)
 
+    seconds = time.monotonic() - started
     record = {
         "base": base.name, "settings": asdict(settings), "device": device, "steps_done": done, "steps_planned": total,
-        "stopped_by_budget": done < total, "minutes": round((time.monotonic() - started) / 60, 1),
-        "seconds_per_step": round((time.monotonic() - started) / max(1, done), 3),
+        "stopped_by_budget": done < total, "minutes": round(seconds / 60, 1),
+        "seconds_per_step": round(seconds / max(1, done), 3),
         "pairs": {source: sum(p.source == source for p in pairs) for source in ("ict", "title", "synopses", "dev")},
         "trainable_parameters": sum(p.numel() for p in trainable),
         "loss_first_20": round(sum(losses[:20]) / max(1, len(losses[:20])), 4),

@@ -3,10 +3,10 @@
 A real description ("[TOMT][MOVIE][90s] anime with giant insects... thanks in advance!") mixes the
 story with forum tags, meta-talk and cues about the title: its type ("a movie"), its era ("late
 90s"), who made it ("Ghibli"), its audience ("a kids show"), its genre ("giant robots"), whether it
-was dubbed. `understand`
-splits them apart: a cleaned text for the encoder and BM25, and `Cues`, which the search turns into
-soft score terms (`anisim.priors`), never filters: people misremember. Every rule is a row of a
-table below, in general language, so a newcomer can read, test and extend them one at a time.
+was dubbed. `understand` splits them apart: a cleaned text for the encoder and BM25, and `Cues`,
+which the search turns into soft score terms (`anisim.priors`), never filters: people misremember.
+Every rule is a row of a table below, in general language, so a newcomer can read, test and extend
+them one at a time.
 """
 
 from __future__ import annotations

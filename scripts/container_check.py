@@ -177,9 +177,8 @@ def base_image_name(bento: Path) -> str:
 
 
 def ensure_base_image(docker: list[str], name: str, folder: Path) -> str:
-    """`name` in the engine: pulled where a registry answers, else made with debootstrap. Says which."""
-    if subprocess.run([*docker, "image", "inspect", name], capture_output=True).returncode == 0:
-        return "present"
+    """`name` in the (new, empty) engine: pulled where a registry answers, else made with
+    debootstrap. Says which."""
     if subprocess.run([*docker, "pull", name], capture_output=True, timeout=300).returncode == 0:
         return "pulled"
     root = folder / "rootfs"
