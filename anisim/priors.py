@@ -21,8 +21,9 @@ from anisim.understanding import Cues
 _DERIVED = frozenset({"PREQUEL", "PARENT", "PARENT_STORY", "FULL_STORY", "Prequel", "Parent story", "Full story"})
 # Types a person rarely means when describing a story: promotional clips and music videos.
 _MINOR_TYPES = frozenset({"Music", "CM", "PV"})
-# Content ratings a kids' title has (MAL's).
+# Content ratings a kids' title has, and a title for grown-ups (MAL's; "Rx" is hentai, not meant).
 _KIDS_RATINGS = ("G - All Ages", "PG - Children")
+_MATURE_RATINGS = ("R - 17+", "R+ - ")
 ERA_FADE_YEARS = 8.0  # an era cue's term falls from 1 to 0 over this many years outside the range
 
 
@@ -137,6 +138,7 @@ class Priors:
         self.demographics = _Membership([set(d or []) for d in items["demographics"]])
         self.tags = _Membership([set(g or []) | set(t or []) for g, t in zip(items["genres"], items["themes"])])
         self.kids_rated = np.array([(r or "").startswith(_KIDS_RATINGS) for r in items["rating"]])
+        self.mature_rated = np.array([(r or "").startswith(_MATURE_RATINGS) for r in items["rating"]])
 
     @property
     def largest(self) -> float:
@@ -170,6 +172,8 @@ class Priors:
             fits = self.demographics.count(wanted) > 0
             if "Kids" in wanted:
                 fits |= self.kids_rated
+            if "Mature" in wanted:
+                fits |= self.mature_rated
             total += w.audience * fits
         if cues.genres and w.genres:
             wanted = set(cues.genres)

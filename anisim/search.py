@@ -56,7 +56,7 @@ class Query:
         """`names`: the catalog's maker names to look for (`Searcher.names`)."""
         if mode not in MODES:
             raise RequestError(f"unknown mode; use one of: {', '.join(MODES)}")
-        text = clean_query(raw)
+        text = clean_query(raw, lines=understood)
         if not text:
             raise RequestError("the description is blank once markup and control characters are removed")
         if not understood:

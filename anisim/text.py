@@ -52,13 +52,16 @@ def _without_invisibles(text: str) -> str:
     return "".join(" " if unicodedata.category(c).startswith("C") else c for c in text)
 
 
-def clean_query(raw: str) -> str:
+def clean_query(raw: str, lines: bool = False) -> str:
     """Clean a user's query with the same rules as the corpus (minus placeholder detection), and
-    drop invisible characters: a query of only `<br>` or zero-width spaces comes out empty."""
-    text = html.unescape(raw)
-    text = _HTML_TAG.sub(" ", text)
-    text = _without_invisibles(text)
-    return _WHITESPACE.sub(" ", text).strip()
+    drop invisible characters: a query of only `<br>` or zero-width spaces comes out empty.
+    `lines`: keep its line breaks (one between non-blank lines), which query understanding reads
+    as sentence ends: a forum post's title line is a sentence of its own."""
+    text = _HTML_TAG.sub(" ", html.unescape(raw))
+    if not lines:
+        return _WHITESPACE.sub(" ", _without_invisibles(text)).strip()
+    kept = (_WHITESPACE.sub(" ", _without_invisibles(line)).strip() for line in text.splitlines())
+    return "\n".join(line for line in kept if line)
 
 
 def sentences(text: str) -> list[str]:

@@ -39,11 +39,15 @@ _NOT_A_TYPE = re.compile(r"\b(?:on|from|in) (?:the )?(?:tv|television)\b|\btv (?
 # show/movie "for kids" or a "kids'/children's show" is a kids' title.
 AUDIENCE_RULES: tuple[tuple[str, str], ...] = (
     (r"\b(?:kids?'?|children'?s?|childrens) (?:show|shows|movie|movies|film|films|cartoon|cartoons|anime|series)\b"
-     r"|\bfor (?:kids|children|little ones)\b", "Kids"),
+     r"|(?<!not )(?<!not meant )\bfor (?:kids|children|little ones)\b", "Kids"),
     (r"\bshou?jo\b", "Shoujo"),
     (r"\bshou?nen\b", "Shounen"),
     (r"\bseinen\b", "Seinen"),
     (r"\bjosei\b", "Josei"),
+    # for grown-ups, as its rating says: MAL's "R - 17+" and "R+" (not a demographic: `priors` reads ratings)
+    (r"\brated r\b|\br[- ]rated\b|\bfor adults\b|\badults? only\b|\bmature (?:themes|content|audiences?)\b|"
+     r"\badult (?:anime|animation|cartoons?|movies?|films?|shows?|themes|content)\b|\bnot (?:meant )?for (?:kids|children)\b|"
+     r"\bgory\b|\bgore\b|\bnudity\b|\bsex scenes?\b", "Mature"),
 )
 # What it is about, in everyday words -> MAL's genres and themes ("giant robots" is Mecha). Only
 # words that name a kind of story; a word with many senses ("magic", "band") is left out.
@@ -83,9 +87,17 @@ _DECADE = (r"(?:(?P<century>19|20)?(?P<tens>[0-9])0\s?'?’?s|'(?P<short>[0-9])0
            r"(?P<word>" + "|".join(_DECADE_WORDS) + r")|(?P<naughts>2000\s?'?’?s|00\s?'?’?s|noughties|aughts))")
 _PART = r"(?:(?P<part>early|mid|middle|late)[\s-]*)?"
 _ERA = re.compile(rf"{_PART}(?:{_DECADE}|(?P<year>{_YEAR})(?P<approx>\s?ish|\+|\s?or so)?)", re.IGNORECASE)
-# "I watched it in 2005", "saw it as a kid in 2005": the title is from then or before.
+# "I watched it in 2005", "saw it as a kid in 2005-2006": the title is from then or before.
 _SEEN_IN = re.compile(rf"\b(?:watched|saw|seen|remember(?:ed)?|watching|seeing|rented|bought|grew up)\b[^.?!\n]{{0,40}}?"
-                      rf"\b(?:in|around|back in|circa|about) (?:the )?(?:year )?(?P<year>{_YEAR})\b", re.IGNORECASE)
+                      rf"\b(?:in|around|back in|circa|about) (?:the )?(?:year )?(?P<year>{_YEAR})"
+                      rf"(?:\s?(?:-|–|to|or)\s?(?P<until>{_YEAR}|\d\d))?\b", re.IGNORECASE)
+# A sentence about the person's own viewing rather than the title: an era it names is when they saw
+# it, and a genre word in it ("in school", "my classmates") is about their life, not the story.
+VIEWING = re.compile(r"\b(?:i|we)\b[^.?!\n]{0,60}\b(?:watch(?:ed|ing)?|saw|seen|rent(?:ed)?|bought|grew up)\b|"
+                     r"\b(?:when|while|back when) (?:i|we) (?:was|were)\b|\bas an? (?:kid|child|teen|teenager|toddler)\b|"
+                     r"\b(?:my|our) childhood\b|\bi was (?:little|young|small|a kid|a child)\b|"
+                     r"\bin (?:primary|elementary|middle|grade|high)? ?school\b|\b(?:this|that|it) was back in\b", re.IGNORECASE)
+VIEWED_BACK_YEARS = 10
 # How wide an era is: a decade part covers about four years (with overlap), an approximate year two.
 _PART_SPANS = {None: (0, 9), "early": (0, 4), "mid": (3, 7), "middle": (3, 7), "late": (6, 9)}
 
@@ -248,17 +260,41 @@ def _era_span(match: re.Match[str]) -> tuple[int, int] | None:
     return start + first, start + last
 
 
+def _spans(text: str) -> list[tuple[int, int]]:
+    """The eras a text names, each as (first year, last year), less any that holds a narrower one:
+    "2010s, more like 2017-2019" means 2017-2019 (the more precise memory refines the vaguer)."""
+    spans = [_era_span(m) for m in _ERA.finditer(text)
+             if not (m["year"] and not m["part"] and not m["approx"] and _is_count(text, m))]
+    return [s for s in spans if not any(o != s and s[0] <= o[0] and o[1] <= s[1] for o in spans)]
+
+
+def _about_viewing(text: str) -> tuple[str, str]:
+    """(what is said about the title: the forum tags and every other sentence, the sentences about
+    the person's own viewing: "I saw it as a kid in the early 2000s", "back when I was in school")."""
+    title, viewing = list(_TAG.findall(text)), []
+    for sentence in _SENTENCES.split(_TAG.sub(" ", text)):
+        (viewing if VIEWING.search(sentence) else title).append(sentence)
+    return " ".join(title), " ".join(viewing)
+
+
+def _seen_year(match: re.Match[str]) -> int:
+    """The last year of "watched it in 2010" or "in 2010-11"."""
+    year, until = int(match["year"]), match["until"]
+    if not until:
+        return year
+    return max(year, int(until) if len(until) == 4 else year // 100 * 100 + int(until))
+
+
 def _years(text: str) -> tuple[int | None, int | None] | None:
-    """The start year's likely range: the hull of every era named, and at most the year a person
-    says they saw it (when that is all they say, only an upper bound)."""
-    seen = [int(m["year"]) for m in _SEEN_IN.finditer(text)]
-    spans = []
-    for match in _ERA.finditer(_SEEN_IN.sub(" ", text)):
-        if match["year"] and not match["part"] and not match["approx"] and _is_count(text, match):
-            continue
-        span = _era_span(match)
-        if span:
-            spans.append(span)
+    """The start year's likely range: the hull of the eras said of the title; failing those, of the
+    eras a person saw it in, widened back by VIEWED_BACK_YEARS (a child watches older titles too);
+    and at most the year a person says they saw it (when that is all they say, only an upper bound)."""
+    seen = [_seen_year(m) for m in _SEEN_IN.finditer(text)]
+    title, viewing = _about_viewing(_SEEN_IN.sub(" ", text))
+    spans = _spans(title)
+    viewed = [] if spans else _spans(viewing)
+    if viewed:
+        spans = [(min(s[0] for s in viewed) - VIEWED_BACK_YEARS, max(s[1] for s in viewed))]
     if not spans and not seen:
         return None
     upper = max((s[1] for s in spans), default=None)
@@ -281,6 +317,8 @@ def _audience(text: str) -> tuple[str, ...]:
 
 
 def _genres(text: str) -> tuple[str, ...]:
+    """What the story is about, from what is said of the title (not "I watched it in school")."""
+    text = _about_viewing(text)[0]
     found = (tags for pattern, tags in GENRE_RULES if re.search(pattern, text, re.IGNORECASE))
     return tuple(dict.fromkeys(tag for tags in found for tag in tags))
 

@@ -28,6 +28,12 @@ def test_queries_of_markup_or_invisible_characters_clean_to_nothing():
     assert clean_query("a\u200bslime\x00girl") == "a slime girl"
 
 
+def test_a_query_can_keep_its_lines():
+    raw = "[TOMT] a film from 2018  \r\n\n  I watched it <br>with\ta friend\n"
+    assert clean_query(raw) == "[TOMT] a film from 2018 I watched it with a friend"
+    assert clean_query(raw, lines=True) == "[TOMT] a film from 2018\nI watched it with a friend"
+
+
 def test_without_names_drops_capitalised_words_inside_sentences_and_words_with_digits():
     text = "After losing to Aoba Johsai at the Inter-High, the team trains. Shouko transfers in 2013 to Tokyo."
     assert without_names(text) == "After losing to at the the team trains. Shouko transfers in to"

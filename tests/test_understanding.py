@@ -60,6 +60,30 @@ def test_the_year_it_was_watched_bounds_the_start_from_above():
     assert cues("a 90s film, I saw it in 1998").years == (1990, 1998)
 
 
+def test_a_range_of_years_watched_bounds_by_its_last_year():
+    assert cues("I saw it at school as a kid (around 2010-2011?)").years == (None, 2011)
+    assert cues("I watched it in 2003 or 04 on a rented tape").years == (None, 2004)
+
+
+def test_a_narrower_era_refines_the_broader_one_it_lies_in():
+    assert cues("a recent film, 2010s for sure, more like 2017-2019").years == (2016, 2020)
+    assert cues("an 80s film, maybe late 80s").years == (1986, 1989)
+    assert cues("late 90s to early 2000s").years == (1996, 2004)  # side by side: both kept
+
+
+def test_an_era_said_of_the_viewing_is_a_wider_guess_at_the_title():
+    # when a person only says when they saw it, the title is from then or up to ten years before
+    assert cues("A boy and a dragon in the clouds. I watched it as a kid in the 90s.").years == (1980, 1999)
+    assert cues("A fish girl befriends a boy. This was back in 2009 or 2010.").years == (1998, 2011)
+    # what is said of the title itself wins over when it was seen
+    assert cues("[MOVIE][80s] I saw it as a kid in the early 2000s.").years == (1980, 1989)
+
+
+def test_a_forum_posts_title_line_is_a_sentence_of_its_own():
+    post = "[TOMT][MOVIE] An indie film from 2018\nI watched this with a friend. A skull on fire rides a moped."
+    assert understand(post).cues.years == (2017, 2019)
+
+
 def test_a_number_of_things_is_not_a_year():
     assert cues("a wizard who lived for 2000 years").years is None
 
@@ -88,6 +112,9 @@ def test_a_likeness_is_not_a_maker():
     ("a shoujo anime about a magical girl", ("Shoujo",)),
     ("a shonen series with a tournament", ("Shounen",)),
     ("a seinen manga about a detective", ("Seinen",)),
+    ("it was definitely an R rated movie about gangsters", ("Mature",)),
+    ("a gory film, not for kids", ("Mature",)),
+    ("an adult cartoon about office life", ("Mature",)),
 ])
 def test_audience_words(text, audience):
     assert cues(text).audience == audience
@@ -120,6 +147,11 @@ def test_watching_as_a_kid_says_nothing_about_the_audience():
 ])
 def test_genre_words(text, genres):
     assert cues(text).genres == genres
+
+
+def test_school_days_of_the_viewer_are_no_genre():
+    assert cues("Back when I was in primary school a classmate showed me a show about a princess").genres == ()
+    assert cues("a high school volleyball team").genres == ("Sports", "School")
 
 
 def test_a_word_with_many_senses_is_no_genre():
