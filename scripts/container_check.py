@@ -291,8 +291,8 @@ def check_readable(home: Path) -> None:
 
 
 def check_images(home: Path | None, flavors: list[str], work: Path) -> tuple[list[ImageReport], str]:
-    """The whole check inside `work`: the engine, the base image, each image built, served, checked."""
-    ensure_packages()
+    """The whole check inside `work` (packages installed first): the engine, the base image, each
+    image built, served, checked."""
     if home is None:
         print("building a small home (the suite's sample catalogs) ...", flush=True)
         home = sample_home(work / "home")
@@ -343,15 +343,18 @@ def main() -> int:
     args = parser.parse_args()
     flavors = [args.only] if args.only else list(BENTOS)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # unwind: stop the daemon, remove its folder
-    before = host_state()
-    work = Path(tempfile.mkdtemp(prefix="anisim-container-", dir=args.workdir))
     try:
-        reports, base = check_images(args.home and args.home.resolve(), flavors, work)
+        # before the snapshot: installing docker.io brings iptables, whose default policies are no leftover
+        ensure_packages()
+        before = host_state()
+        work = Path(tempfile.mkdtemp(prefix="anisim-container-", dir=args.workdir))
+        try:
+            reports, base = check_images(args.home and args.home.resolve(), flavors, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     except Refused as refused:
         print(f"no Docker engine can start here: {refused}", file=sys.stderr)
         return REFUSED
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     after = host_state()
     host_clean = {what: after[what] == was for what, was in before.items()} | {"workdir": not work.exists()}
     print_table(reports, base, host_clean)
