@@ -205,6 +205,11 @@ def test_cues_show_as_chips_that_a_click_or_the_keyboard_removes_and_a_reload_ke
     assert "ignore=years" in visit.page.url and visit.page.locator("#cues").is_hidden()
 
 
+def test_an_audience_chip_says_who_the_title_is_for(visit):
+    visit.open().search("a gory R rated film about a ninja who fights demons")
+    assert visit.page.locator("#cues button").all_inner_texts() == ["movies ×", "for adults (rated R) ×", "Supernatural ×"]
+
+
 def test_cards_name_the_makers_and_related_titles_link_to_mal_by_title(visit):
     visit.open().search(FRIEREN_QUERY)
     assert visit.page.locator("#cues button").all_inner_texts() == ["Fantasy ×"]  # "elf"

@@ -264,6 +264,7 @@ function cueLabel(name, value) {
     return low % 10 === 0 && high === low + 9 ? `${low}s` : `${low}–${high}`;
   }
   if (name === "dubbed") return "dubbed / shown abroad";
+  if (name === "audience") return value.map((a) => (a === "Mature" ? "for adults (rated R)" : a === "Kids" ? "for kids" : a)).join(", ");
   return value.join(", ");
 }
 
