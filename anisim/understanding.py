@@ -35,8 +35,9 @@ _NOT_A_TYPE = re.compile(r"\b(?:on|from|in) (?:the )?(?:tv|television)\b|\btv (?
                          r"\b(?:tv|television) (?:when|as|back)\b|\bseries of\b|\bshow(?:s|ed|ing)? (?:up|me|us|him|her|them)\b",
                          re.IGNORECASE)
 
-# Audience words -> MAL demographics. "As a kid" says who watched it, not who it was for: only a
-# show/movie "for kids" or a "kids'/children's show" is a kids' title.
+# Audience words -> MAL demographics, and "Mature", which `anisim.priors` reads as an R rating. "As
+# a kid" says who watched it, not who it was for: only a show/movie "for kids" or a "kids'/children's
+# show" is a kids' title.
 AUDIENCE_RULES: tuple[tuple[str, str], ...] = (
     (r"\b(?:kids?'?|children'?s?|childrens) (?:show|shows|movie|movies|film|films|cartoon|cartoons|anime|series)\b"
      r"|(?<!not )(?<!not meant )\bfor (?:kids|children|little ones)\b", "Kids"),
@@ -241,7 +242,7 @@ def _types(tags: str, prose: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _era_span(match: re.Match[str]) -> tuple[int, int] | None:
+def _era_span(match: re.Match[str]) -> tuple[int, int]:
     """One era mention -> (first year, last year)."""
     first, last = _PART_SPANS[(match["part"] or "").lower() or None]
     if match["year"]:
