@@ -137,8 +137,10 @@ class Priors:
         self.makers_lower = [{n.lower() for n in m} for m in self.makers]
         self.demographics = _Membership([set(d or []) for d in items["demographics"]])
         self.tags = _Membership([set(g or []) | set(t or []) for g, t in zip(items["genres"], items["themes"])])
-        self.kids_rated = np.array([(r or "").startswith(_KIDS_RATINGS) for r in items["rating"]])
-        self.mature_rated = np.array([(r or "").startswith(_MATURE_RATINGS) for r in items["rating"]])
+        ratings = [r or "" for r in items["rating"]]
+        # audiences a content rating says a title is for, besides its demographics
+        self.rated = {audience: np.array([r.startswith(prefixes) for r in ratings])
+                      for audience, prefixes in (("Kids", _KIDS_RATINGS), ("Mature", _MATURE_RATINGS))}
 
     @property
     def largest(self) -> float:
@@ -170,10 +172,8 @@ class Priors:
         if cues.audience and w.audience:
             wanted = set(cues.audience)
             fits = self.demographics.count(wanted) > 0
-            if "Kids" in wanted:
-                fits |= self.kids_rated
-            if "Mature" in wanted:
-                fits |= self.mature_rated
+            for audience in wanted & self.rated.keys():
+                fits |= self.rated[audience]
             total += w.audience * fits
         if cues.genres and w.genres:
             wanted = set(cues.genres)

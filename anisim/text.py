@@ -58,10 +58,8 @@ def clean_query(raw: str, lines: bool = False) -> str:
     `lines`: keep its line breaks (one between non-blank lines), which query understanding reads
     as sentence ends: a forum post's title line is a sentence of its own."""
     text = _HTML_TAG.sub(" ", html.unescape(raw))
-    if not lines:
-        return _WHITESPACE.sub(" ", _without_invisibles(text)).strip()
     kept = (_WHITESPACE.sub(" ", _without_invisibles(line)).strip() for line in text.splitlines())
-    return "\n".join(line for line in kept if line)
+    return ("\n" if lines else " ").join(line for line in kept if line)
 
 
 def sentences(text: str) -> list[str]:

@@ -291,8 +291,8 @@ def check_readable(home: Path) -> None:
 
 
 def check_images(home: Path | None, flavors: list[str], work: Path) -> tuple[list[ImageReport], str]:
-    """The whole check inside `work` (packages installed first): the engine, the base image, each
-    image built, served, checked."""
+    """The whole check inside `work` (the caller has installed the packages): the engine, the base
+    image, each image built, served, checked."""
     if home is None:
         print("building a small home (the suite's sample catalogs) ...", flush=True)
         home = sample_home(work / "home")
