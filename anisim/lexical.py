@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import bm25s
@@ -104,11 +106,18 @@ class LexicalScorer:
         return scorer
 
     def scores(self, text: str) -> np.ndarray:
+        """BM25 of the text against each document. A word the text says n times counts 1 + ln n
+        times, not n: a long post repeats its everyday words ("movie", "remember") more often than
+        the telling ones (measured: docs/experiments.md, 2026-12-06, query words counted once)."""
         tokens = bm25s.tokenize([text], stopwords=_STOPWORDS, stemmer=self.stemmer,
                                 return_ids=False, show_progress=False)[0]
-        if not tokens:
-            return np.zeros(self.n_items, dtype=np.float32)
-        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+        by_count: dict[int, list[str]] = defaultdict(list)
+        for token, count in Counter(tokens).items():
+            by_count[count].append(token)
+        total = np.zeros(self.n_items, dtype=np.float32)
+        for count, words in by_count.items():
+            total += (1.0 + math.log(count)) * np.asarray(self.bm25.get_scores(words), dtype=np.float32)
+        return total
 
 
 def _files_intact(folder: Path, files: dict[str, str]) -> bool:

@@ -50,3 +50,11 @@ def test_an_unwritable_home_only_costs_the_build(documents, tmp_path):
     blocker.write_text("a file where the folder's parent should be")
     scorer = LexicalScorer.cached(documents, blocker / "lexical")
     assert np.array_equal(scorer.scores(QUERIES[1]), LexicalScorer(documents).scores(QUERIES[1]))
+
+
+def test_a_word_said_again_counts_less_each_time(documents):
+    """A post that says "movie" five times is not five times about movies: n mentions weigh 1 + ln n."""
+    scorer = LexicalScorer(documents)
+    once, elric = scorer.scores("alchemy"), scorer.scores("Elric")
+    assert once.max() > 0 and elric.max() > 0
+    np.testing.assert_allclose(scorer.scores("alchemy alchemy Elric alchemy"), (1 + np.log(3)) * once + elric, rtol=1e-5)
