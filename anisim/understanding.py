@@ -87,7 +87,12 @@ _DECADE_WORDS = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "
 _DECADE = (r"(?:(?P<century>19|20)?(?P<tens>[0-9])0\s?'?’?s|'(?P<short>[0-9])0\s?s|"
            r"(?P<word>" + "|".join(_DECADE_WORDS) + r")|(?P<naughts>2000\s?'?’?s|00\s?'?’?s|noughties|aughts))")
 _PART = r"(?:(?P<part>early|mid|middle|late)[\s-]*)?"
-_ERA = re.compile(rf"{_PART}(?:{_DECADE}|(?P<year>{_YEAR})(?P<approx>\s?ish|\+|\s?or so)?)", re.IGNORECASE)
+# Whole words only: "Mach 20 speeds", "720 seconds" and "Year 7380" name no decade.
+_ERA = re.compile(rf"(?<!\w){_PART}(?:{_DECADE}|(?P<year>{_YEAR})(?P<approx>\s?ish|\+|\s?or so)?)(?!\w)", re.IGNORECASE)
+# When the story is set ("the year is 2022", "in AD 2008", "set in the 1920s") is not when the
+# title came out: removed before eras are read.
+_STORY_TIME = re.compile(rf"\b(?:the year is|in the year|(?:a\.?d|c\.?e)\.?|set (?:in|during) (?:the )?|"
+                         rf"takes? place (?:in|during) (?:the )?)\s*{_PART}(?:{_YEAR}|(?:19|20)?\d0\s?'?’?s)\b", re.IGNORECASE)
 # "I watched it in 2005", "saw it as a kid in 2005-2006": the title is from then or before.
 _SEEN_IN = re.compile(rf"\b(?:watched|saw|seen|remember(?:ed)?|watching|seeing|rented|bought|grew up)\b[^.?!\n]{{0,40}}?"
                       rf"\b(?:in|around|back in|circa|about) (?:the )?(?:year )?(?P<year>{_YEAR})"
@@ -289,7 +294,9 @@ def _seen_year(match: re.Match[str]) -> int:
 def _years(text: str) -> tuple[int | None, int | None] | None:
     """The start year's likely range: the hull of the eras said of the title; failing those, of the
     eras a person saw it in, widened back by VIEWED_BACK_YEARS (a child watches older titles too);
-    and at most the year a person says they saw it (when that is all they say, only an upper bound)."""
+    and at most the year a person says they saw it (when that is all they say, only an upper bound).
+    The year a story is set in says nothing of when it came out."""
+    text = _STORY_TIME.sub(" ", text)
     seen = [_seen_year(m) for m in _SEEN_IN.finditer(text)]
     title, viewing = _about_viewing(_SEEN_IN.sub(" ", text))
     spans = _spans(title)

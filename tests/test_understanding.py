@@ -88,6 +88,19 @@ def test_a_number_of_things_is_not_a_year():
     assert cues("a wizard who lived for 2000 years").years is None
 
 
+@pytest.mark.parametrize("text", ["a creature that flies at Mach 20 speeds", "they have 720 seconds to escape",
+                                  "50 soldiers hold the pass", "Year 7380 of the Star Calendar"])
+def test_a_number_inside_other_words_is_no_decade(text):
+    assert cues(text).years is None
+
+
+def test_when_the_story_is_set_is_not_when_the_title_came_out():
+    assert cues("The year is 2022, and gamers line up for a new game").years is None
+    assert cues("In AD 2008, mankind destroyed most of the Earth").years is None
+    assert cues("a 90s movie set in the 1920s").years == (1990, 1999)
+    assert cues("an 80s film, in the year 2199 a ship leaves Earth").years == (1980, 1989)
+
+
 def test_maker_names_are_found_with_or_without_studio_and_case():
     assert cues("a studio ghibli film about a castle").names == ("Studio Ghibli",)
     assert cues("I think Madhouse made it").names == ("Madhouse",)
