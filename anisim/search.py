@@ -39,6 +39,7 @@ from anisim.understanding import NO_CUES, NO_NAMES, Cues, Names, understand
 
 HYBRID_LEXICAL_WEIGHT = 0.3
 _LOWER_WORD = re.compile(r"(?<![\w-])[a-z][a-z'-]+(?![\w-])")
+_NAME_WORD = re.compile(r"(?<![\w-])[A-Z][\w-]+")  # a capitalised word, as names are written
 Encode = Callable[[list[str]], np.ndarray]
 
 
@@ -92,7 +93,7 @@ class Searcher:
         """`index` None: BM25 only (the service answers so while a model's index is being built)."""
         self.catalog = catalog
         self.priors = Priors(catalog)  # the kind's tuned weights (`anisim.priors.WEIGHTS`)
-        self.names = Names(self.priors.maker_names(), everyday_words(catalog))
+        self.names = catalog_names(catalog, self.priors)
         self.index = index
         self.lexical_weight = lexical_weight  # hybrid's BM25 weight, tuned per model (anisim.models)
         self.dense = DenseScorer(index, len(catalog.items)) if index else None
@@ -185,11 +186,34 @@ class Searcher:
         return dataclasses.replace(found, matches=self.dense_matches(vector, found.positions))
 
 
+def catalog_names(catalog: Catalog, priors: Priors) -> Names:
+    """The maker names a description of this catalog's titles can mention, each found only where
+    the catalog's own synopses show it cannot be mistaken for a word or a character."""
+    return Names(priors.maker_names(), everyday_words(catalog), storied_names(catalog, priors.makers))
+
+
 def everyday_words(catalog: Catalog, min_count: int = 3) -> set[str]:
     """Lower-case words written in lower case in at least `min_count` synopses ("bones",
     "sunrise"): a maker name that is one of them is found only when capitalised."""
     counts: dict[str, int] = {}
     for text in catalog.synopses["text"]:
-        for word in set(_LOWER_WORD.findall(text)):
+        for word in set(_LOWER_WORD.findall(text.replace("’", "'"))):
             counts[word] = counts.get(word, 0) + 1
     return {word for word, n in counts.items() if n >= min_count}
+
+
+def storied_names(catalog: Catalog, makers: list[set[str]], min_titles: int = 15) -> set[str]:
+    """Lower-case one-word maker names that the synopses of at least `min_titles` titles they did
+    not make write as a name ("Gohan", "Zero", "Seven" of the Seven Deadly Sins): in a description
+    they are a character or a thing far more often than the maker (measured: docs/quality.md)."""
+    cores: dict[str, set[str]] = {}  # "zero" -> {"Studio Zero"}
+    for name in set().union(*makers):
+        core = re.sub(r"^studio\s+", "", name.strip(), flags=re.IGNORECASE).lower().rstrip(".!?")
+        if " " not in core:
+            cores.setdefault(core, set()).add(name)
+    titles: dict[str, set[int]] = {}
+    for position, text in zip(catalog.synopses["item_id"].map(catalog.position), catalog.synopses["text"]):
+        for word in {w.lower() for w in _NAME_WORD.findall(text)} & cores.keys():
+            if not cores[word] & makers[position]:
+                titles.setdefault(word, set()).add(position)
+    return {word for word, found in titles.items() if len(found) >= min_titles}

@@ -204,22 +204,32 @@ class Names:
 
     A name is found case-insensitively ("studio ghibli", "Ghibli": a leading "Studio" is optional)
     when it is distinctive; a name that is also an everyday word ("Bones", "Sunrise", "Trigger") is
-    found only as written, capitalised, and not at a sentence's start."""
+    found only as written, capitalised, and not at a sentence's start; a name that the catalog's
+    stories use for someone or something else ("Gohan", "Zero", "World" in "World Cup": `storied`)
+    is found only after "studio"."""
 
-    def __init__(self, names: Iterable[str], everyday_words: set[str] = frozenset()) -> None:
+    def __init__(self, names: Iterable[str], everyday_words: set[str] = frozenset(),
+                 storied: set[str] = frozenset()) -> None:
         self.names: dict[str, str] = {}  # the lower-case core ("ghibli") -> the catalog's name
-        distinctive, everyday = [], []
+        distinctive, everyday, ambiguous = [], [], []
         for name in sorted(names, key=lambda n: (n.isupper(), n)):  # "Madhouse" rather than "MADHOUSE"
             core = re.sub(r"^studio\s+", "", name.strip(), flags=re.IGNORECASE)
             if len(core) < 4 or core.lower() in self.names:
                 continue
             self.names[core.lower()] = name
-            words = core.lower().split()
-            (everyday if len(words) == 1 and words[0] in everyday_words else distinctive).append(core)
-        # one alternation per kind, longest names first, so "Studio Ghibli" is not read as a shorter name
-        self.patterns = [re.compile(rf"{prefix}(?<![\w-])(?:studio\s+)?({'|'.join(map(re.escape, cores))})(?![\w-])", flags)
-                         for cores, flags, prefix in ((sorted(distinctive, key=len, reverse=True), re.IGNORECASE, ""),
-                                                      (sorted(everyday, key=len, reverse=True), 0, r"(?<![.!?]\s)(?<!^)"))
+            word = core.lower().rstrip(".!?") if " " not in core else None
+            if word in storied or word in everyday_words:
+                ambiguous.append(core)
+                if word not in storied:  # a studio that writes itself "drop" is "Drop" in prose
+                    everyday.append(core[:1].upper() + core[1:])
+            else:
+                distinctive.append(core)
+        # one alternation per kind
+        self.patterns = [re.compile(rf"{before}(?<![\w-])({_alternation(cores)})(?![\w-])", flags)
+                         for cores, before, flags in (
+                             (distinctive, r"(?:studio\s+)?", re.IGNORECASE),
+                             (everyday, r"(?<![.!?]\s)(?<!^)", 0),  # capitalised, not a sentence's first word
+                             (ambiguous, r"studio\s+", re.IGNORECASE))
                          if cores]
 
     def find(self, text: str) -> tuple[str, ...]:
@@ -235,6 +245,11 @@ class Names:
 
 
 NO_NAMES = Names(())
+
+
+def _alternation(words: list[str]) -> str:
+    """A regex alternation of the words, longest first (so a name is not read as a shorter one)."""
+    return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
 
 
 def _types(tags: str, prose: str) -> tuple[str, ...]:

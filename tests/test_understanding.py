@@ -2,6 +2,8 @@
 
 import pytest
 
+from anisim.priors import Priors
+from anisim.search import catalog_names
 from anisim.understanding import Names, understand
 
 GHIBLI = Names(["Studio Ghibli", "Madhouse", "Bones", "Shueisha"], everyday_words={"bones"})
@@ -110,6 +112,21 @@ def test_maker_names_are_found_with_or_without_studio_and_case():
 def test_an_everyday_word_is_a_name_only_when_written_as_one():
     assert cues("a skeleton whose bones glow at night").names == ()
     assert cues("the animation was by Bones, I'm sure").names == ("Bones",)
+
+
+def test_a_name_the_stories_use_for_a_character_is_a_maker_only_after_studio():
+    names = Names(["Studio Ghibli", "Studio Zero", "drop"], everyday_words={"drop"}, storied={"zero"})
+    assert cues("their saviour, Zero, is nowhere to be found", names).names == ()
+    assert cues("I think studio zero animated it", names).names == ("Studio Zero",)
+    assert cues("if their health points drop to zero they die", names).names == ()  # "drop" is a studio
+    assert cues("a ghibli film", names).names == ("Studio Ghibli",)
+
+
+def test_the_catalogs_own_stories_tell_makers_from_characters(catalogs):
+    catalog = catalogs["anime"]
+    names = catalog_names(catalog, Priors(catalog))
+    assert names.find("a studio ghibli movie, or maybe Madhouse made it") == ("Studio Ghibli", "Madhouse")
+    assert names.find("Goku and Gohan fight for the World Cup with the Seven Deadly Sins") == ()
 
 
 def test_a_likeness_is_not_a_maker():
