@@ -199,6 +199,11 @@ class Understood:
     cues: Cues = NO_CUES
 
 
+def _alternation(words: list[str]) -> str:
+    """A regex alternation of the words, longest first (so a name is not read as a shorter one)."""
+    return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+
+
 class Names:
     """The catalog's maker names (studios, authors, magazines) a description can mention.
 
@@ -245,11 +250,6 @@ class Names:
 
 
 NO_NAMES = Names(())
-
-
-def _alternation(words: list[str]) -> str:
-    """A regex alternation of the words, longest first (so a name is not read as a shorter one)."""
-    return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
 
 
 def _types(tags: str, prose: str) -> tuple[str, ...]:
