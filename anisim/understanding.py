@@ -21,7 +21,10 @@ from typing import Literal, get_args
 TYPE_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (  # most specific first: a match is used up
     (r"\b(?:ova|oav)s?\b", ("OVA",)),
     (r"\b(?:ona|web ?series|web anime)\b", ("ONA",)),
-    (r"\b(?:tv )?specials?\b", ("Special", "TV Special")),
+    # the noun ("a Christmas special", "the special episode"), not the adjective ("her special power")
+    (r"\b(?:tv|television|christmas|holiday|halloween|bonus|recap|one-hour) specials?\b|\bspecials\b|"
+     r"\b(?:a|an|the|this|that) special(?=\s*(?:[.,;:!?)]|$|(?:about|where|in which|that|which|was|is|of|called|"
+     r"featuring|episodes?)\b))", ("Special", "TV Special")),
     (r"\b(?:manhwa|webtoons?|korean comics?)\b", ("Manhwa",)),
     (r"\bmanhua\b", ("Manhua",)),
     (r"\blight ?novels?\b", ("Light Novel",)),

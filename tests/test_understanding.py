@@ -30,6 +30,13 @@ def test_type_words_are_cues(text, types):
     assert cues(text).types == types
 
 
+def test_a_special_is_a_type_only_as_a_noun():
+    assert cues("a Christmas special about a snowman").types == ("Special", "TV Special")
+    assert cues("I think it was a special.").types == ("Special", "TV Special")
+    assert cues("a girl whose special power is to stop time").types == ()
+    assert cues("the special forces hunt a rogue android").types == ()
+
+
 def test_seeing_it_on_tv_says_nothing_about_its_type():
     assert cues("I saw a story about pirates on TV when I was little").types == ()
     assert cues("a girl who rides a wolf, shown on a tv channel at night").types == ()
