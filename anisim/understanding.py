@@ -212,9 +212,9 @@ class Names:
 
     A name is found case-insensitively ("studio ghibli", "Ghibli": a leading "Studio" is optional)
     when it is distinctive; a name that is also an everyday word ("Bones", "Sunrise", "Trigger") is
-    found only as written, capitalised, and not at a sentence's start; a name that the catalog's
+    found after "studio", or capitalised and not at a sentence's start; a name that the catalog's
     stories use for someone or something else ("Gohan", "Zero", "World" in "World Cup": `storied`)
-    is found only after "studio"."""
+    only after "studio"."""
 
     def __init__(self, names: Iterable[str], everyday_words: set[str] = frozenset(),
                  storied: set[str] = frozenset()) -> None:
