@@ -98,7 +98,7 @@ def test_a_number_of_things_is_not_a_year():
 
 
 @pytest.mark.parametrize("text", ["a creature that flies at Mach 20 speeds", "they have 720 seconds to escape",
-                                  "50 soldiers hold the pass", "Year 7380 of the Star Calendar"])
+                                  "50 soldiers hold the pass", "Year 7380 Star Calendar"])
 def test_a_number_inside_other_words_is_no_decade(text):
     assert cues(text).years is None
 
