@@ -35,7 +35,7 @@ from anisim.ranking import Match, Page, page_of
 from anisim.settings import DEFAULT_MODE, MODES
 from anisim.similarity import DenseScorer
 from anisim.text import clean_query
-from anisim.understanding import NO_CUES, NO_NAMES, Cues, Names, understand
+from anisim.understanding import NO_CUES, NO_NAMES, Cues, Names, name_word, understand
 
 HYBRID_LEXICAL_WEIGHT = 0.3
 _LOWER_WORD = re.compile(r"(?<![\w-])[a-z][a-z'-]+(?![\w-])")
@@ -208,9 +208,8 @@ def storied_names(catalog: Catalog, makers: list[set[str]], min_titles: int = 15
     they are a character or a thing far more often than the maker (measured: docs/quality.md)."""
     cores: dict[str, set[str]] = {}  # "zero" -> {"Studio Zero"}
     for name in set().union(*makers):
-        core = re.sub(r"^studio\s+", "", name.strip(), flags=re.IGNORECASE).lower().rstrip(".!?")
-        if " " not in core:
-            cores.setdefault(core, set()).add(name)
+        if (word := name_word(name)) is not None:
+            cores.setdefault(word, set()).add(name)
     titles: dict[str, set[int]] = {}
     for position, text in zip(catalog.synopses["item_id"].map(catalog.position), catalog.synopses["text"]):
         for word in {w.lower() for w in _NAME_WORD.findall(text)} & cores.keys():

@@ -202,6 +202,18 @@ class Understood:
     cues: Cues = NO_CUES
 
 
+def name_core(name: str) -> str:
+    """A maker name less a leading "Studio" ("Studio Ghibli" -> "Ghibli"): what a person may write."""
+    return re.sub(r"^studio\s+", "", name.strip(), flags=re.IGNORECASE)
+
+
+def name_word(name: str) -> str | None:
+    """The lower-case word a one-word maker name comes to ("Studio Zero" -> "zero", "feel." ->
+    "feel"), to look up among a catalog's words; None for a name of several words."""
+    core = name_core(name)
+    return None if " " in core else core.lower().rstrip(".!?")
+
+
 def _alternation(words: list[str]) -> str:
     """A regex alternation of the words, longest first (so a name is not read as a shorter one)."""
     return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
@@ -221,11 +233,11 @@ class Names:
         self.names: dict[str, str] = {}  # the lower-case core ("ghibli") -> the catalog's name
         distinctive, everyday, ambiguous = [], [], []
         for name in sorted(names, key=lambda n: (n.isupper(), n)):  # "Madhouse" rather than "MADHOUSE"
-            core = re.sub(r"^studio\s+", "", name.strip(), flags=re.IGNORECASE)
+            core = name_core(name)
             if len(core) < 4 or core.lower() in self.names:
                 continue
             self.names[core.lower()] = name
-            word = core.lower().rstrip(".!?") if " " not in core else None
+            word = name_word(core)
             if word in storied or word in everyday_words:
                 ambiguous.append(core)
                 if word not in storied:  # a studio that writes itself "drop" is "Drop" in prose
