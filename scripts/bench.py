@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import gc
 import json
 import os
@@ -144,12 +145,11 @@ async def load_level(url: str, texts: list[str], clients: int, duration: float, 
     """`clients` concurrent loops posting /v1/search for `duration` s (aiohttp: the lightest client
     here, so the load generator takes little of the 2 cores it shares with the service)."""
     latencies: list[float] = []
-    errors = 0
+    errors: collections.Counter[str] = collections.Counter()  # by HTTP status or exception name
     deadline = time.perf_counter() + duration
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(url, connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
         async def worker(offset: int) -> None:
-            nonlocal errors
             i = offset
             while time.perf_counter() < deadline:
                 body = {"kind": "anime", "query": texts[i % len(texts)], "page_size": 10, "mode": mode}
@@ -157,33 +157,35 @@ async def load_level(url: str, texts: list[str], clients: int, duration: float, 
                 try:
                     async with session.post("/v1/search", json=body) as response:
                         await response.read()
-                        ok = response.status == 200
-                except (TimeoutError, aiohttp.ClientError):
-                    ok = False
-                if ok:
+                        outcome = str(response.status)
+                except (TimeoutError, aiohttp.ClientError) as problem:
+                    outcome = type(problem).__name__
+                if outcome == "200":
                     latencies.append((time.perf_counter() - started) * 1000)
                 else:
-                    errors += 1
+                    errors[outcome] += 1
                 i += clients
         started = time.perf_counter()
         await asyncio.gather(*(worker(c * 7) for c in range(clients)))
         elapsed = time.perf_counter() - started
     return {"qps": len(latencies) / elapsed, "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
-            "p99_ms": percentile(latencies, 99), "errors": errors, "requests": len(latencies)}
+            "p99_ms": percentile(latencies, 99), "errors": errors.total(), "error_kinds": dict(errors),
+            "requests": len(latencies)}
 
 
 def bench_served(texts: list[str], duration: float, model: str) -> dict:
-    log = Path(tempfile.mkdtemp()) / "serve.log"
-    process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0", "ANISIM_MODELS": model}, log)
-    try:
-        cold_start = wait_ready(url, process, timeout=300)
-        asyncio.run(load_level(url, texts, 4, 5))  # warm-up: trains BentoML's batching optimizer
-        asyncio.run(load_level(url, texts, 1, 3))
-        served = {str(c): asyncio.run(load_level(url, texts, c, duration)) for c in CONCURRENCY}
-        dense = asyncio.run(load_level(url, texts, 1, duration, mode="dense"))
-        rss = process_rss_mb(process.pid)
-    finally:
-        stop_server(process)
+    with tempfile.TemporaryDirectory(prefix="anisim-bench-") as folder:
+        process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0", "ANISIM_MODELS": model},
+                                    Path(folder) / "serve.log")
+        try:
+            cold_start = wait_ready(url, process, timeout=300)
+            asyncio.run(load_level(url, texts, 4, 5))  # warm-up: trains BentoML's batching optimizer
+            asyncio.run(load_level(url, texts, 1, 3))
+            served = {str(c): asyncio.run(load_level(url, texts, c, duration)) for c in CONCURRENCY}
+            dense = asyncio.run(load_level(url, texts, 1, duration, mode="dense"))
+            rss = process_rss_mb(process.pid)
+        finally:
+            stop_server(process)
     return {"served": served, "served_dense_1": dense, "cold_start_s": cold_start, "rss_mb": sum(rss.values()),
             "rss_mb_by_process": rss}
 

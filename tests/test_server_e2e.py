@@ -160,6 +160,30 @@ def test_concurrent_requests_are_batched_and_rank_as_a_lone_request_does(server)
         assert [r["id"] for r in response.json()["results"]] == alone[query]
 
 
+def test_a_burst_the_batcher_sheds_is_still_answered(service_env, tmp_path):
+    """BentoML's batcher answers 503 ("process is overloaded") for a queued query it predicts will
+    wait past its max latency; with a 1 ms one it sheds every query of a burst. Each is retried
+    past the batcher, so the burst gets 200s, not 503s."""
+    import asyncio
+
+    log_path = tmp_path / "serve.log"
+    process, url = start_server("service:AniSearch", {**service_env, "ANISIM_BATCH_LATENCY_MS": "1"}, log_path)
+    queries = ["two brothers use alchemy", "an elf mage outlives her hero party", "a giant robot war",
+               "a girl joins a volleyball team"]
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            return await asyncio.gather(*(client.post("/v1/search", json={"kind": "anime", "query": q})
+                                          for q in queries * 8))
+    try:
+        wait_ready(url, process)
+        statuses = [response.status_code for response in asyncio.run(burst())]
+    finally:
+        stop_server(process)
+    assert "encoder call failed (ServiceUnavailable)" in log_path.read_text()  # the batcher did shed
+    assert statuses == [200] * len(statuses)
+
+
 def test_a_missing_index_is_served_by_bm25_until_a_build_writes_it(small_home, tmp_path):
     """A first run's server answers before its vectors exist: hybrid searches of the kind without
     an index are ranked by BM25 and say so, dense search and more-like-this answer 503, health says
