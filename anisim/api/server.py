@@ -4,10 +4,12 @@ end-to-end tests and the benchmark share. No BentoML import: it runs the CLI bes
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import httpx
 from anisim.settings import PROJECT_ROOT
 
 START_TIMEOUT_S = 180
+_TEMPORARY: dict[int, str] = {}  # a started server's pid -> its temporary folder
 
 
 def free_port() -> int:
@@ -25,13 +28,17 @@ def free_port() -> int:
 
 
 def start_server(target: str, env: dict[str, str], log_path: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """`bentoml serve target` on loopback, in its own process group; returns (process, base URL)."""
+    """`bentoml serve target` on loopback, in its own process group; returns (process, base URL).
+    Its temporary files go in a folder of its own that `stop_server` removes: BentoML's client
+    makes one that a stopped server leaves behind. (A short path: BentoML puts unix sockets there.)"""
     port = port or free_port()
     bentoml = str(Path(sys.executable).with_name("bentoml"))
+    temporary = tempfile.mkdtemp(prefix="anisim-serve-")
     process = subprocess.Popen(
         [bentoml, "serve", target, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
-        start_new_session=True)
+        cwd=PROJECT_ROOT, env={**os.environ, "TMPDIR": temporary, **env}, stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT, start_new_session=True)
+    _TEMPORARY[process.pid] = temporary
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -52,7 +59,8 @@ def wait_ready(url: str, process: subprocess.Popen | None = None, timeout: float
 
 
 def stop_server(process: subprocess.Popen) -> None:
-    """SIGTERM the whole process group; SIGKILL what is left after 20 s."""
+    """SIGTERM the whole process group; SIGKILL what is left after 20 s; then remove the
+    temporary folder `start_server` gave it."""
     try:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
@@ -61,3 +69,5 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait(timeout=20)
     except ProcessLookupError:
         pass
+    if folder := _TEMPORARY.pop(process.pid, None):
+        shutil.rmtree(folder, ignore_errors=True)
