@@ -162,7 +162,7 @@ def test_concurrent_requests_are_batched_and_rank_as_a_lone_request_does(server)
 
 def test_a_burst_the_batcher_sheds_is_still_answered(service_env, tmp_path):
     """BentoML's batcher answers 503 ("process is overloaded") for a queued query it predicts will
-    wait past its max latency; with a 1 ms one it sheds every query of a burst. Each is retried
+    wait past its max latency; with a 1 ms one it sheds the queries of a burst. Each is retried
     past the batcher, so the burst gets 200s, not 503s."""
     import asyncio
 
