@@ -174,18 +174,16 @@ async def load_level(url: str, texts: list[str], clients: int, duration: float, 
 
 
 def bench_served(texts: list[str], duration: float, model: str) -> dict:
-    with tempfile.TemporaryDirectory(prefix="anisim-bench-") as folder:
-        process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0", "ANISIM_MODELS": model},
-                                    Path(folder) / "serve.log")
-        try:
-            cold_start = wait_ready(url, process, timeout=300)
-            asyncio.run(load_level(url, texts, 4, 5))  # warm-up: trains BentoML's batching optimizer
-            asyncio.run(load_level(url, texts, 1, 3))
-            served = {str(c): asyncio.run(load_level(url, texts, c, duration)) for c in CONCURRENCY}
-            dense = asyncio.run(load_level(url, texts, 1, duration, mode="dense"))
-            rss = process_rss_mb(process.pid)
-        finally:
-            stop_server(process)
+    process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0", "ANISIM_MODELS": model})
+    try:
+        cold_start = wait_ready(url, process, timeout=300)
+        asyncio.run(load_level(url, texts, 4, 5))  # warm-up: trains BentoML's batching optimizer
+        asyncio.run(load_level(url, texts, 1, 3))
+        served = {str(c): asyncio.run(load_level(url, texts, c, duration)) for c in CONCURRENCY}
+        dense = asyncio.run(load_level(url, texts, 1, duration, mode="dense"))
+        rss = process_rss_mb(process.pid)
+    finally:
+        stop_server(process)
     return {"served": served, "served_dense_1": dense, "cold_start_s": cold_start, "rss_mb": sum(rss.values()),
             "rss_mb_by_process": rss}
 

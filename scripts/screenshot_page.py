@@ -9,7 +9,6 @@ example's top 3 and the post's cues.
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
 from anisim.api.server import start_server, stop_server, wait_ready
@@ -21,52 +20,46 @@ EXAMPLE = "a boy reborn as a slime in another world"
 POST = "[TOMT][MOVIE][90s] anime film: a boy and a girl with a glowing crystal find a castle floating in the sky. Thanks!"
 
 
-def shoot(url: str, out: Path) -> None:
-    """Drive the page of the server at `url` and save its three screenshots in `out`."""
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1100, "height": 1500})
-        # covers are MAL URLs: offline they cannot load, so anything not from the service is refused
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
-        page.goto(f"{url}/")
-        page.wait_for_selector("#tags .facet-chips button", state="attached")
-        page.fill("#q", QUERY)
-        page.press("#q", "Enter")
-        page.wait_for_selector("#cards .card")
-        page.wait_for_timeout(800)
-        print("first:", page.locator("#cards .card .title").first.inner_text(), "|", page.inner_text("#range"))
-        page.screenshot(path=str(out / "search-page.png"))
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.wait_for_timeout(300)
-        page.screenshot(path=str(out / "search-page-phone.png"))
-        page.goto(f"{url}/?q={EXAMPLE.replace(' ', '+')}")
-        page.wait_for_selector("#cards .card")
-        page.wait_for_timeout(500)
-        print("example top 3:", page.locator("#cards .card .title").all_inner_texts()[:3])
-        page.set_viewport_size({"width": 1100, "height": 900})
-        page.fill("#q", POST)
-        page.press("#q", "Enter")
-        page.wait_for_selector("#cues button")
-        page.wait_for_timeout(800)
-        print("a post, cues:", page.locator("#cues button").all_inner_texts(), "first:",
-              page.locator("#cards .card .title").first.inner_text())
-        page.screenshot(path=str(out / "search-page-cues.png"))
-        browser.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs", help="folder for the PNGs (default: %(default)s)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="anisim-screenshots-") as folder:
-        process, url = start_server("service:AniSearch", {}, Path(folder) / "serve.log")
-        try:
-            wait_ready(url, process, timeout=300)
-            shoot(url, args.out)
-        finally:
-            stop_server(process)
+    from playwright.sync_api import sync_playwright
+    process, url = start_server("service:AniSearch", {})
+    try:
+        wait_ready(url, process, timeout=300)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1100, "height": 1500})
+            # covers are MAL URLs: offline they cannot load, so anything not from the service is refused
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+            page.goto(f"{url}/")
+            page.wait_for_selector("#tags .facet-chips button", state="attached")
+            page.fill("#q", QUERY)
+            page.press("#q", "Enter")
+            page.wait_for_selector("#cards .card")
+            page.wait_for_timeout(800)
+            print("first:", page.locator("#cards .card .title").first.inner_text(), "|", page.inner_text("#range"))
+            page.screenshot(path=str(args.out / "search-page.png"))
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(args.out / "search-page-phone.png"))
+            page.goto(f"{url}/?q={EXAMPLE.replace(' ', '+')}")
+            page.wait_for_selector("#cards .card")
+            page.wait_for_timeout(500)
+            print("example top 3:", page.locator("#cards .card .title").all_inner_texts()[:3])
+            page.set_viewport_size({"width": 1100, "height": 900})
+            page.fill("#q", POST)
+            page.press("#q", "Enter")
+            page.wait_for_selector("#cues button")
+            page.wait_for_timeout(800)
+            print("a post, cues:", page.locator("#cues button").all_inner_texts(), "first:",
+                  page.locator("#cards .card .title").first.inner_text())
+            page.screenshot(path=str(args.out / "search-page-cues.png"))
+            browser.close()
+    finally:
+        stop_server(process)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import tempfile
-from pathlib import Path
 
 from bench import load_level, process_tree_rss_mb, query_mix
 
@@ -28,24 +26,23 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON list of windows")
     args = parser.parse_args()
     texts = query_mix(256)
+    process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0"})
     windows = []
-    with tempfile.TemporaryDirectory(prefix="anisim-soak-") as folder:
-        process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0"}, Path(folder) / "serve.log")
-        try:
-            wait_ready(url, process, timeout=300)
+    try:
+        wait_ready(url, process, timeout=300)
+        if not args.json:
+            print(f"soak: {args.clients} clients x {args.seconds:.0f} s, POST /v1/search, windows of {WINDOW_S:.0f} s")
+            print("| t s | requests | errors | p50 ms | p99 ms | RSS MB |")
+            print("|---|---|---|---|---|---|")
+        for window in range(int(args.seconds / WINDOW_S)):
+            level = asyncio.run(load_level(url, texts, args.clients, WINDOW_S))
+            row = {"t": (window + 1) * WINDOW_S, **level, "rss_mb": process_tree_rss_mb(process.pid)}
+            windows.append(row)
             if not args.json:
-                print(f"soak: {args.clients} clients x {args.seconds:.0f} s, POST /v1/search, windows of {WINDOW_S:.0f} s")
-                print("| t s | requests | errors | p50 ms | p99 ms | RSS MB |")
-                print("|---|---|---|---|---|---|")
-            for window in range(int(args.seconds / WINDOW_S)):
-                level = asyncio.run(load_level(url, texts, args.clients, WINDOW_S))
-                row = {"t": (window + 1) * WINDOW_S, **level, "rss_mb": process_tree_rss_mb(process.pid)}
-                windows.append(row)
-                if not args.json:
-                    print(f"| {row['t']:.0f} | {row['requests']} | {row['errors']} | {row['p50_ms']:.0f} | "
-                          f"{row['p99_ms']:.0f} | {row['rss_mb']:.0f} |", flush=True)
-        finally:
-            stop_server(process)
+                print(f"| {row['t']:.0f} | {row['requests']} | {row['errors']} | {row['p50_ms']:.0f} | "
+                      f"{row['p99_ms']:.0f} | {row['rss_mb']:.0f} |", flush=True)
+    finally:
+        stop_server(process)
     if args.json:
         print(json.dumps(windows))
     else:

@@ -140,22 +140,27 @@ def test_the_bento_builds_and_serves(service_env, tmp_path):
         stop_server(process)
 
 
+QUERIES = ["two brothers use alchemy", "an elf mage outlives her hero party", "a giant robot war",
+           "a girl joins a volleyball team", "a detective shrunk into a child", "ghosts in a haunted school"]
+
+
+def search_together(url: str, queries: list[str]) -> list[httpx.Response]:
+    """One anime search for each query, all sent at once."""
+    import asyncio
+
+    async def together() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            return await asyncio.gather(*(client.post("/v1/search", json={"kind": "anime", "query": q})
+                                          for q in queries))
+    return asyncio.run(together())
+
+
 def test_concurrent_requests_are_batched_and_rank_as_a_lone_request_does(server):
     """Concurrent queries go through the Encoder's adaptive batching; a lone one skips it.
     Both paths must give the same answer."""
-    import asyncio
-
-    queries = ["two brothers use alchemy", "an elf mage outlives her hero party", "a giant robot war",
-               "a girl joins a volleyball team", "a detective shrunk into a child", "ghosts in a haunted school"]
     alone = {q: [r["id"] for r in httpx.post(f"{server}/v1/search", json={"kind": "anime", "query": q}, timeout=30)
-                 .json()["results"]] for q in queries}
-
-    async def together() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=server, timeout=60) as client:
-            return await asyncio.gather(*(client.post("/v1/search", json={"kind": "anime", "query": q})
-                                          for q in queries * 4))
-
-    for query, response in zip(queries * 4, asyncio.run(together())):
+                 .json()["results"]] for q in QUERIES}
+    for query, response in zip(QUERIES * 4, search_together(server, QUERIES * 4)):
         assert response.status_code == 200
         assert [r["id"] for r in response.json()["results"]] == alone[query]
 
@@ -164,20 +169,11 @@ def test_a_burst_the_batcher_sheds_is_still_answered(service_env, tmp_path):
     """BentoML's batcher answers 503 ("process is overloaded") for a queued query it predicts will
     wait past its max latency; with a 1 ms one it sheds the queries of a burst. Each is retried
     past the batcher, so the burst gets 200s, not 503s."""
-    import asyncio
-
     log_path = tmp_path / "serve.log"
     process, url = start_server("service:AniSearch", {**service_env, "ANISIM_BATCH_LATENCY_MS": "1"}, log_path)
-    queries = ["two brothers use alchemy", "an elf mage outlives her hero party", "a giant robot war",
-               "a girl joins a volleyball team"]
-
-    async def burst() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-            return await asyncio.gather(*(client.post("/v1/search", json={"kind": "anime", "query": q})
-                                          for q in queries * 8))
     try:
         wait_ready(url, process)
-        statuses = [response.status_code for response in asyncio.run(burst())]
+        statuses = [response.status_code for response in search_together(url, QUERIES[:4] * 8)]
     finally:
         stop_server(process)
     assert "encoder call failed (ServiceUnavailable)" in log_path.read_text()  # the batcher did shed

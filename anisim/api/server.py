@@ -27,13 +27,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(target: str, env: dict[str, str], log_path: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(target: str, env: dict[str, str], log_path: Path | None = None,
+                 port: int | None = None) -> tuple[subprocess.Popen, str]:
     """`bentoml serve target` on loopback, in its own process group; returns (process, base URL).
     Its temporary files go in a folder of its own that `stop_server` removes: BentoML's client
-    makes one that a stopped server leaves behind. (A short path: BentoML puts unix sockets there.)"""
+    makes one that a stopped server leaves behind. (A short path: BentoML puts unix sockets there.)
+    Its log goes to `log_path`, or (None) into that folder, removed with it."""
     port = port or free_port()
     bentoml = str(Path(sys.executable).with_name("bentoml"))
     temporary = tempfile.mkdtemp(prefix="anisim-serve-")
+    log_path = log_path or Path(temporary) / "serve.log"
     process = subprocess.Popen(
         [bentoml, "serve", target, "--host", "127.0.0.1", "--port", str(port)],
         cwd=PROJECT_ROOT, env={**os.environ, "TMPDIR": temporary, **env}, stdout=log_path.open("w"),
