@@ -27,10 +27,10 @@ ITEM_COLUMNS = [
     "episodes", "chapters", "volumes", "start_year", "start_date", "start_season", "score", "members",
     "popularity", "genres", "themes", "demographics", "tags", "related", "image_url", "url", "background",
     "trailer_url", "adult", "studios", "producers", "source_material", "episode_minutes", "rating", "authors",
-    "serialization", "listings",
+    "serialization", "listings", "episode_titles",
 ]
 LIST_COLUMNS = ["title_synonyms", "genres", "themes", "demographics", "tags", "studios", "producers", "authors",
-                "serialization"]
+                "serialization", "episode_titles"]
 # who made a title, as people name them ("Ghibli", "Oda", "Jump"): studios, authors, magazines
 MAKER_FIELDS = ("studios", "authors", "serialization")
 INT_COLUMNS = ["id", "episodes", "chapters", "volumes", "start_year", "members", "popularity", "episode_minutes",
@@ -134,7 +134,7 @@ def _metadata_rows(data_root: Path, kind: str, known: set[int], report: BuildRep
     folder = data_root / f"{kind}-metadata"
     frames = []
     for offset, path in enumerate(sources.discover_metadata(folder), order):
-        frame = sources.read_mal_metadata_csv(path)
+        frame = sources.METADATA_READERS[path.suffix](path)
         source = f"{folder.name}/{path.relative_to(folder).parts[0]}"
         report.rows_per_source[source] = len(frame)
         frame = frame[frame["id"].isin(known)]

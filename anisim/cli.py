@@ -61,6 +61,29 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
             step=args.step)
 
 
+def _cmd_sync(args: argparse.Namespace) -> None:
+    import time
+
+    from anisim.jikan import JikanClient, Politeness
+    from anisim.sync import sync
+    politeness = Politeness(per_second=SETTINGS.jikan_per_second, per_minute=SETTINGS.jikan_per_minute,
+                            timeout_s=SETTINGS.jikan_timeout_s)
+    client = JikanClient(SETTINGS.jikan_url, politeness)
+    started = time.monotonic()
+    try:
+        for kind in KINDS if args.kind == "all" else (args.kind,):
+            left = None if args.max_minutes is None else max(args.max_minutes - (time.monotonic() - started) / 60, 0.001)
+            report = sync(kind, args.sources, client, full=args.full, max_minutes=left)
+            print("\n".join(report.lines()), flush=True)
+    finally:
+        client.close()
+    print(f"{client.requests:,} requests to {SETTINGS.jikan_url} ({client.retries:,} retries) in "
+          f"{(time.monotonic() - started) / 60:.1f} min; titles in {args.sources}/<kind>/jikan/", flush=True)
+    if args.prepare:
+        _cmd_prepare(argparse.Namespace(**{**vars(args), "kind": list(KINDS), "models": ",".join(SETTINGS.models),
+                                           "step": "all"}))
+
+
 def _cmd_search(args: argparse.Namespace) -> None:
     from anisim.api.records import RecordMaker
     from anisim.encoder import Embedder
@@ -206,6 +229,23 @@ def build_parser() -> argparse.ArgumentParser:
     _sources(p)
     _vector_options(p)
     p.set_defaults(func=_cmd_prepare)
+
+    p = sub.add_parser("sync", help="fetch the catalog from the Jikan v4 API into the sources folder (a full crawl at "
+                                    "Jikan's limits: ~20 min for anime, ~50 for manga; then minutes)",
+                       description="Crawl MyAnimeList through the Jikan v4 API ($ANISIM_JIKAN_URL) into "
+                                   "<sources>/<kind>/jikan/, which `anisim build-catalog` reads first. The first run "
+                                   "crawls every title; later runs fetch new ids and, for anime, this and next "
+                                   "season's titles. At most 3 requests a second and 60 a minute; resumable after "
+                                   "a kill or --max-minutes: run the same command again.")
+    p.add_argument("--kind", choices=(*KINDS, "all"), default="all", help="anime, manga or all (default: %(default)s)")
+    p.add_argument("--full", action="store_true", help="crawl every title again (unchanged pages cost a 304)")
+    p.add_argument("--max-minutes", type=float, default=None, help="stop at the next page after this many minutes "
+                                                                   "(the next run goes on from there)")
+    p.add_argument("--prepare", action="store_true", help="then `anisim prepare` from these sources: only new or "
+                                                         "changed synopses are encoded")
+    _sources(p)
+    _vector_options(p)
+    p.set_defaults(func=_cmd_sync)
 
     p = sub.add_parser("search", help="search from the command line (loads the model: a few seconds)")
     p.add_argument("query", help="a description of the title")

@@ -44,6 +44,11 @@ class WriteFailed(AnisimError):
     previous version of it is kept."""
 
 
+class SyncFailed(AnisimError):
+    """`anisim sync` cannot go on (the API refused, or kept failing): says what failed; what was
+    fetched is kept, and the same command resumes from the checkpoint."""
+
+
 class RequestError(AnisimError):
     """A client mistake in the request itself."""
 

@@ -14,6 +14,9 @@
 | `ANISIM_BATCH_SIZE`, `ANISIM_BATCH_LATENCY_MS` | `32`, `3000` | the Encoder's adaptive batching |
 | `ANISIM_MAX_BODY_BYTES` | `65536` | larger request bodies get 413 before they are read |
 | `ANISIM_ENCODER_WAIT_S` | `5` | how long a request waits for the encoder before a 503 with `Retry-After` |
+| `ANISIM_JIKAN_URL` | `https://api.jikan.moe/v4` | the Jikan v4 API `anisim sync` reads (or a mirror, a self-hosted Jikan) |
+| `ANISIM_JIKAN_PER_SECOND`, `ANISIM_JIKAN_PER_MINUTE` | `3`, `60` | `anisim sync`'s request limits: Jikan's documented ones |
+| `ANISIM_JIKAN_TIMEOUT_S` | `30` | how long `anisim sync` waits for one answer before it retries |
 """
 
 from __future__ import annotations
@@ -60,6 +63,10 @@ class Settings:
     batch_latency_ms: int = 3000
     max_body_bytes: int = 65536
     encoder_wait_s: float = 5.0
+    jikan_url: str = "https://api.jikan.moe/v4"
+    jikan_per_second: int = 3
+    jikan_per_minute: int = 60
+    jikan_timeout_s: float = 30.0
 
     @property
     def catalog_dir(self) -> Path:
@@ -89,4 +96,8 @@ class Settings:
             batch_latency_ms=int(env.get("ANISIM_BATCH_LATENCY_MS", defaults.batch_latency_ms)),
             max_body_bytes=int(env.get("ANISIM_MAX_BODY_BYTES", defaults.max_body_bytes)),
             encoder_wait_s=float(env.get("ANISIM_ENCODER_WAIT_S", defaults.encoder_wait_s)),
+            jikan_url=env.get("ANISIM_JIKAN_URL", defaults.jikan_url),
+            jikan_per_second=int(env.get("ANISIM_JIKAN_PER_SECOND", defaults.jikan_per_second)),
+            jikan_per_minute=int(env.get("ANISIM_JIKAN_PER_MINUTE", defaults.jikan_per_minute)),
+            jikan_timeout_s=float(env.get("ANISIM_JIKAN_TIMEOUT_S", defaults.jikan_timeout_s)),
         )

@@ -33,16 +33,18 @@ SOURCE_COLUMNS = [
     # Original, ...), minutes per episode and content rating; manga authors and magazines
     "studios", "producers", "source_material", "episode_minutes", "rating", "authors", "serialization",
     "listings",  # how many other databases list the title (anime-mapper): a popularity hint where MAL's is missing
+    "episode_titles",  # English episode titles in episode order (anime-mapper's episode lists)
 ]
-# Lower wins when two sources give the same field of the same title. The seasonal Jikan JSON is the
-# richest and is MAL's own record; the anime-mapper set is MAL's data too (fetched mid-2026, with
+# Lower wins when two sources give the same field of the same title. What `anisim sync` fetched
+# from the Jikan API is MAL's own record and the freshest, so it comes first; the seasonal Jikan
+# JSON is the richest dump and MAL's record too; the anime-mapper set is MAL's data too (fetched mid-2026, with
 # explicit romaji/English/native titles, episodes, dates and relations), so it comes next, above
 # the parquet (whose `title` may be English or romaji and whose scores are older) and the CSV dumps
 # (few fields). Metadata-only files come last: they fill gaps and never override.
-JIKAN_JSON, ANIME_MAPPER, JIKAN_PARQUET, MAL_CSV, METADATA_PRECEDENCE = range(5)
+JIKAN_SYNC, JIKAN_JSON, ANIME_MAPPER, JIKAN_PARQUET, MAL_CSV, METADATA_PRECEDENCE = range(6)
 
 # Files in a source folder that describe the folder rather than hold titles.
-IGNORED_FILE_NAMES = frozenset({"manifest.json", "README.md"})
+IGNORED_FILE_NAMES = frozenset({"manifest.json", "README.md", "sync-state.json"})
 # File-name words that say what type every title in a CSV is (e.g. `mal_borboranabil_manhwa.csv`).
 _TYPE_WORDS = {"manga": "Manga", "manhwa": "Manhwa", "manhua": "Manhua", "novel": "Novel"}
 
@@ -328,11 +330,7 @@ def _authors(value: object) -> list[str] | None:
     value = _none_if_missing(value)
     if not isinstance(value, str):
         return None
-    names = []
-    for name, _role in _AUTHOR.findall(value):
-        family, _, given = name.partition(", ")
-        names.append(f"{given} {family}" if given else family)
-    return names or None
+    return [_person(name) for name, _role in _AUTHOR.findall(value)] or None
 
 
 def _known_names(value: object) -> list[str] | None:
@@ -358,8 +356,10 @@ def _related_title(title: object) -> str | None:
 
 
 def discover_metadata(folder: Path) -> list[Path]:
-    """Metadata-only files (`<data>/<kind>-metadata/*.csv`); none is fine."""
-    return sorted(p for p in folder.rglob("*.csv") if p.is_file()) if folder.is_dir() else []
+    """Metadata-only files (`<data>/<kind>-metadata/*.csv`, `*.jsonl`); none is fine."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in METADATA_READERS)
 
 
 def _mapper_record(o: dict, where: str) -> dict:
@@ -406,33 +406,156 @@ def _mapper_record(o: dict, where: str) -> dict:
     }
 
 
-def read_anime_mapper_jsonl(path: Path) -> pd.DataFrame:
-    """The anime-mapper set as JSON Lines: one title object per line (see `_mapper_record`). A
-    malformed line is a one-line error naming the file and the line number."""
-    records = []
+def _json_lines(path: Path) -> list[tuple[dict, str]]:
+    """Each line of a JSON Lines file as (object, "file:line"); a malformed line is a one-line error
+    naming the file and the line number."""
+    objects = []
     try:
         with path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, 1):
                 if not line.strip():
                     continue
                 try:
-                    title = json.loads(line)
+                    value = json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise SourceError(f"{path}:{number}: not a JSON object ({exc.msg})") from None
-                if not isinstance(title, dict):
+                if not isinstance(value, dict):
                     raise SourceError(f"{path}:{number}: not a JSON object")
-                records.append(_mapper_record(title, f"{path}:{number}"))
+                objects.append((value, f"{path}:{number}"))
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"{path}: not readable as JSON Lines ({exc.__class__.__name__})") from None
+    return objects
+
+
+def read_anime_mapper_jsonl(path: Path) -> pd.DataFrame:
+    """The anime-mapper set as JSON Lines: one title object per line (see `_mapper_record`)."""
+    return _frame([_mapper_record(title, where) for title, where in _json_lines(path)])
+
+
+def _names(value: object) -> list[str] | None:
+    """Jikan's list of `{mal_id, type, name, url}` objects (genres, studios, ...) -> the names."""
+    if not isinstance(value, list):
+        return None
+    return [v["name"] for v in value if isinstance(v, dict) and isinstance(v.get("name"), str) and v["name"].strip()] \
+        or None
+
+
+def _jikan_titles(o: dict) -> dict[str, object]:
+    """The title fields from Jikan's `titles` list ({type, title}), falling back to its older flat fields."""
+    by_type: dict[str, list[str]] = {}
+    for entry in o.get("titles") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("title"), str):
+            by_type.setdefault(str(entry.get("type")), []).append(entry["title"])
+    first = lambda kind, flat: (by_type.get(kind) or [o.get(flat)])[0]  # noqa: E731
+    return _titles(first("Default", "title"), first("English", "title_english"), first("Japanese", "title_japanese"),
+                   by_type.get("Synonym") or o.get("title_synonyms"))
+
+
+def _person(name: str) -> str:
+    """MAL's "Family, Given" -> "Given Family", as names are written in English."""
+    family, _, given = name.partition(", ")
+    return f"{given} {family}" if given else family
+
+
+def _jikan_record(o: dict) -> dict:
+    """One title object of the Jikan v4 API (anime or manga, as `/anime` and `/manga` list them)."""
+    dates = o.get("aired") if isinstance(o.get("aired"), dict) else o.get("published")
+    start = dates.get("from") if isinstance(dates, dict) and isinstance(dates.get("from"), str) else None
+    images = (o.get("images") or {}).get("jpg") if isinstance(o.get("images"), dict) else None
+    trailer = o.get("trailer") if isinstance(o.get("trailer"), dict) else {}
+    rating = o.get("rating") if isinstance(o.get("rating"), str) else ""
+    authors = _names(o.get("authors"))
+    return {
+        "id": o["mal_id"],
+        **_jikan_titles(o),
+        "type": normal_type(_none_if_missing(o.get("type"))),
+        "status": _none_if_missing(o.get("status")),
+        "episodes": _int_or_none(o.get("episodes")),
+        "chapters": _int_or_none(o.get("chapters")),
+        "volumes": _int_or_none(o.get("volumes")),
+        "start_year": _int_or_none(o.get("year")) or (_int_or_none(start[:4]) if start else None),
+        "start_date": start[:10] if start else None,
+        "start_season": _none_if_missing(o.get("season")),
+        "score": _float_or_none(o.get("score")) or None,  # Jikan says 0 for "no score yet"
+        "members": _int_or_none(o.get("members")) or None,
+        "popularity": _int_or_none(o.get("popularity")) or None,
+        "genres": _names(o.get("genres")),
+        "themes": _names(o.get("themes")),
+        "demographics": _names(o.get("demographics")),
+        "image_url": _none_if_missing(images.get("image_url")) if isinstance(images, dict) else None,
+        "url": _none_if_missing(o.get("url")),
+        "background": _none_if_missing(o.get("background")),
+        "trailer_url": _none_if_missing(trailer.get("url")),
+        "adult": True if rating.startswith("Rx") or _names(o.get("explicit_genres")) else None,
+        "synopsis": o.get("synopsis"),
+        "studios": _names(o.get("studios")),
+        "producers": _names(o.get("producers")),
+        "source_material": _none_if_missing(o.get("source")),
+        "episode_minutes": _minutes(o.get("duration")),
+        "rating": rating or None,
+        "authors": [_person(name) for name in authors] if authors else None,
+        "serialization": _names(o.get("serializations")),
+    }
+
+
+def read_jikan_sync(path: Path) -> pd.DataFrame:
+    """What `anisim sync` stored (`anisim.syncstore`): per line `{"fetched_at", "jikan": <API object>}`."""
+    records = []
+    for line, where in _json_lines(path):
+        title = line.get("jikan")
+        if not isinstance(title, dict) or not isinstance(title.get("mal_id"), int):
+            raise SourceError(f"{where}: expected {{\"fetched_at\", \"jikan\": a title with an integer mal_id}}")
+        records.append(_jikan_record(title))
+    return _frame(records)
+
+
+def read_jsonl(path: Path) -> tuple[pd.DataFrame, int]:
+    """A `.jsonl` file, by the shape of its first line: `anisim sync`'s store, or the anime-mapper set."""
+    try:
+        with path.open(encoding="utf-8") as lines:
+            first = next((line for line in lines if line.strip()), "")
+        synced = first.lstrip().startswith("{") and '"jikan"' in first and '"fetched_at"' in first
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: not readable as JSON Lines ({exc.__class__.__name__})") from None
+    if synced:
+        return read_jikan_sync(path), JIKAN_SYNC
+    return read_anime_mapper_jsonl(path), ANIME_MAPPER
+
+
+def read_metadata_jsonl(path: Path) -> pd.DataFrame:
+    """A metadata-only JSON Lines file, by its fields: MAL's rankings (`mal_id`, `members`,
+    `popularity`, `mean`, `rank`) or English episode titles (`mal_id`, `episode_titles`)."""
+    records = []
+    for line, where in _json_lines(path):
+        item_id = _int_or_none(line.get("mal_id"))
+        if item_id is None:
+            raise SourceError(f"{where}: each line needs an integer mal_id")
+        titles = line.get("episode_titles")
+        records.append({
+            "id": item_id,
+            "score": _float_or_none(line.get("mean")),
+            "members": _int_or_none(line.get("members")),
+            "popularity": _int_or_none(line.get("popularity")),
+            "episode_titles": [t for t in titles if isinstance(t, str) and t.strip()] or None
+            if isinstance(titles, list) else None,
+            "synopsis": None,
+        })
     return _frame(records)
 
 
 # How to read each file suffix: (rows, precedence). A `.json` file says by its shape which it is.
 READERS: dict[str, Callable[[Path], tuple[pd.DataFrame, int]]] = {
     ".json": read_json,
-    ".jsonl": lambda path: (read_anime_mapper_jsonl(path), ANIME_MAPPER),
+    ".jsonl": read_jsonl,
     ".parquet": lambda path: (read_jikan_parquet(path), JIKAN_PARQUET),
     ".csv": lambda path: (read_mal_csv(path), MAL_CSV),
+}
+
+
+# How to read each metadata-only file suffix (`<data>/<kind>-metadata/`): rows, no synopses.
+METADATA_READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
+    ".csv": read_mal_metadata_csv,
+    ".jsonl": read_metadata_jsonl,
 }
 
 
