@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from datetime import UTC, datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,11 +75,14 @@ class BuildReport:
 
 @dataclass
 class Catalog:
-    """Items (one row per title, sorted by id) and their synopses (sorted by item id)."""
+    """Items (one row per title, sorted by id) and their synopses (sorted by item id), and its dates:
+    `synced_at`, the newest fetch of `anisim sync` among its sources (None without one), and, once
+    saved, `built_at`."""
 
     kind: str
     items: pd.DataFrame
     synopses: pd.DataFrame
+    dates: dict[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.items = self.items.reset_index(drop=True)
@@ -99,6 +103,7 @@ class Catalog:
             self.kind,
             self.items[self.items["id"].isin(wanted)],
             self.synopses[self.synopses["item_id"].isin(wanted)],
+            self.dates,
         )
 
 
@@ -176,7 +181,9 @@ def build_catalog(data_root: Path, kind: str) -> tuple[Catalog, BuildReport]:
     report.titles_without_synopsis = int((~described).sum())
     report.titles_without_name = int((described & ~named).sum())
     searchable = described & named
-    catalog = Catalog(kind, items[searchable], synopses[synopses["item_id"].isin(set(items.loc[searchable, "id"]))])
+    fetched = rows["fetched_at"].dropna()
+    catalog = Catalog(kind, items[searchable], synopses[synopses["item_id"].isin(set(items.loc[searchable, "id"]))],
+                      {"synced_at": max(fetched) if len(fetched) else None})
     report.items, report.synopses = len(catalog.items), len(catalog.synopses)
     report.filled = {name: int(catalog.items[name].notna().sum()) for name in REPORTED_FIELDS}
     return catalog, report
@@ -197,9 +204,12 @@ def stage_catalog(catalog: Catalog, root: Path) -> generations.Staged:
         for frame, name in zip((catalog.items, catalog.synopses), _FILES):
             frame.to_parquet(folder / name, index=False)
 
+    built_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return generations.stage(root / catalog.kind, write, {"format": CATALOG_FORMAT, "kind": catalog.kind,
                                                           "items": len(catalog.items),
-                                                          "synopses": len(catalog.synopses)}, "catalog")
+                                                          "synopses": len(catalog.synopses),
+                                                          "built_at": built_at,
+                                                          "synced_at": catalog.dates.get("synced_at")}, "catalog")
 
 
 def save_catalog(catalog: Catalog, root: Path) -> None:
@@ -233,7 +243,16 @@ def load_catalog(root: Path, kind: str) -> Catalog:
                         for v in items["related"]]
     if set(items["id"]) != set(synopses["item_id"]) or len(items) != manifest.get("items"):
         raise SourceError(f"{folder}: its titles and synopses do not match: {_rebuild_hint(kind)}")
-    return Catalog(kind, items, synopses)
+    return Catalog(kind, items, synopses, {"built_at": manifest.get("built_at"), "synced_at": manifest.get("synced_at")})
+
+
+def catalog_generation(root: Path, kind: str) -> str:
+    """The generation id of a kind's saved catalog (cheap: the manifest only); OSError or
+    ValueError when there is none or it is damaged."""
+    try:
+        return generations.read_manifest(root / kind)["generation"]
+    except generations.Unreadable as problem:
+        raise ValueError(str(problem)) from None
 
 
 def _counted(values: list[object]) -> list[dict[str, Any]]:

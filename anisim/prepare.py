@@ -54,10 +54,11 @@ def prepare(specs: list[ModelSpec], settings: Settings, kinds: tuple[str, ...] =
 
 def _prepare(specs: list[ModelSpec], settings: Settings, kinds: tuple[str, ...], passage_words: int,
              device: str | None, say: Callable[[str], None], step: str) -> None:
-    """Write every new catalog and index as a staged generation, then switch them in last, each
-    catalog before its indexes: a run that fails (a full disk) changes nothing served, and one
-    killed between two switches leaves a new catalog beside its old, stale index (refused; BM25
-    answers meanwhile)."""
+    """Write every new catalog and index as a staged generation, then switch them in last, the
+    indexes before their catalogs: a run that fails (a full disk) changes nothing served; a running
+    server, which watches the catalogs, finds each new catalog's indexes already in place when it
+    takes the catalog live; and a run killed between two switches leaves an old catalog beside a
+    new, stale index (refused; BM25 answers meanwhile, and the next run mends it)."""
     staged: list[generations.Staged] = []
     if step == "indexes":
         catalogs = [load_catalog(settings.catalog_dir, kind) for kind in kinds]
@@ -74,7 +75,7 @@ def _prepare(specs: list[ModelSpec], settings: Settings, kinds: tuple[str, ...],
             say(exported)
         if step != "serving":
             staged += _indexes(spec, catalogs, settings, passage_words, device, say)
-    for generation in sorted(staged, key=lambda g: g.point != "catalog"):
+    for generation in sorted(staged, key=lambda g: g.point == "catalog"):
         generation.switch()
     if step != "indexes":
         for catalog in catalogs:  # kept under the home, so a server starts without building it

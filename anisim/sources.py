@@ -34,6 +34,7 @@ SOURCE_COLUMNS = [
     "studios", "producers", "source_material", "episode_minutes", "rating", "authors", "serialization",
     "listings",  # how many other databases list the title (anime-mapper): a popularity hint where MAL's is missing
     "episode_titles",  # English episode titles in episode order (anime-mapper's episode lists)
+    "fetched_at",  # when `anisim sync` fetched the title from the Jikan API (ISO 8601, UTC)
 ]
 # Lower wins when two sources give the same field of the same title. What `anisim sync` fetched
 # from the Jikan API is MAL's own record and the freshest, so it comes first; the seasonal Jikan
@@ -505,7 +506,7 @@ def read_jikan_sync(path: Path) -> pd.DataFrame:
         title = line.get("jikan")
         if not isinstance(title, dict) or not isinstance(title.get("mal_id"), int):
             raise SourceError(f"{where}: expected {{\"fetched_at\", \"jikan\": a title with an integer mal_id}}")
-        records.append(_jikan_record(title))
+        records.append({**_jikan_record(title), "fetched_at": _none_if_missing(line.get("fetched_at"))})
     return _frame(records)
 
 

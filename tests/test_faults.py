@@ -99,7 +99,7 @@ def answers(home: Path, embedder: Embedder) -> dict[str, object]:
     for kind, text in QUERIES.items():
         try:
             answer = asyncio.run(backend.search(kind, text, None, "hybrid", 1, 10, Filters(), encode))
-            ids = [int(backend.records[kind].items[int(p)]["id"]) for p in answer.page.positions]
+            ids = [int(answer.records.items[int(p)]["id"]) for p in answer.page.positions]
             out[kind] = (answer.mode, ids)
         except AnisimError as problem:
             assert problem.status == 503, problem

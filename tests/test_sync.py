@@ -20,6 +20,7 @@ from anisim.catalog import build_catalog
 from anisim.errors import SyncFailed, WriteFailed
 from anisim.jikan import JikanClient, Politeness, RateLimiter, retry_after_s
 from anisim.lexical import LexicalScorer
+from anisim.models import MINILM
 from anisim.search import Query, Searcher
 from anisim.sync import sync
 from anisim.syncstore import TITLES, SyncStore
@@ -288,3 +289,82 @@ def test_the_rate_limiter_never_lets_more_than_each_window_allows():
 def test_retry_after_reads_seconds_and_http_dates():
     assert retry_after_s("2") == 2.0 and retry_after_s(None) is None and retry_after_s("soon") is None
     assert 0 <= retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") < 1  # a date in the past: go now
+
+
+# ---- a running server takes the update live ----------------------------------------------------
+
+def index_hashes(home: Path, kind: str) -> set[str]:
+    return set(json.loads((home / kind / MINILM / "manifest.json").read_text())["text_hashes"])
+
+
+@pytest.mark.server
+def test_a_running_server_takes_a_sync_live_with_no_failed_request(served_titles, standin, small_home, tmp_path):
+    import threading
+
+    import httpx
+
+    from anisim.api.server import start_server, stop_server, wait_ready
+    server, url = standin(small(served_titles, anime=120, manga=40))
+    sources, home = tmp_path / "sources", tmp_path / "home"
+    for kind in ("anime", "manga"):
+        sync(kind, sources, JikanClient(url, FAST))
+    shutil.copytree(small_home / "onnx", home / "onnx")  # the export, made once for the suite
+    env = {**os.environ, "ANISIM_JIKAN_URL": url, "ANISIM_MODELS": MINILM, "ANISIM_HOME": str(home),
+           "ANISIM_DATA_DIR": str(sources), "ANISIM_JIKAN_PER_SECOND": "50", "ANISIM_JIKAN_PER_MINUTE": "100000"}
+    first = subprocess.run([sys.executable, "-m", "anisim.cli", "prepare"], env=env, cwd=ROOT, capture_output=True,
+                           text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = index_hashes(home, "anime")
+
+    # a week on MAL: ten new titles, three rewritten synopses
+    top = max(server.titles["anime"])
+    newer = [{**t, "mal_id": top + i} for i, t in enumerate(served_titles["anime"][200:210], 1)]
+    server.titles["anime"].update({t["mal_id"]: t for t in newer})
+    for title in list(server.titles["anime"].values())[-13:-10]:
+        title["synopsis"] += " A new season was announced in December 2026."
+    process, base = start_server("service:AniSearch", {k: env[k] for k in ("ANISIM_MODELS", "ANISIM_HOME")},
+                                 tmp_path / "serve.log")
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def client(number: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            while not stop.is_set():
+                body = {"kind": ("anime", "manga")[number % 2], "query": f"a story about friends number {number}"}
+                try:
+                    statuses.append(http.post("/v1/search", json=body).status_code)
+                except httpx.HTTPError as exc:
+                    statuses.append(type(exc).__name__)
+
+    try:
+        wait_ready(base, process)
+        clients = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+        for thread in clients:
+            thread.start()
+        done = subprocess.run([sys.executable, "-m", "anisim.cli", "sync", "--prepare"], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if httpx.get(f"{base}/v1/title", params={"kind": "anime", "id": newer[0]["mal_id"]}, timeout=5).status_code \
+                    == 200:
+                break
+            time.sleep(0.5)
+        time.sleep(2)
+        stop.set()
+        for thread in clients:
+            thread.join(timeout=60)
+        assert len(statuses) > 100 and set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
+        health = httpx.get(f"{base}/v1/health", timeout=5).json()
+        assert health["catalogs"]["anime"]["titles"] == 130 and health["catalogs"]["anime"]["synced_at"]
+        found = httpx.post(f"{base}/v1/search", json={"kind": "anime", "query": newer[3]["synopsis"][:300],
+                                                       "page_size": 10}, timeout=30).json()
+        assert newer[3]["mal_id"] in [r["id"] for r in found["results"]]
+    finally:
+        stop.set()
+        stop_server(process)
+    # only the new and changed synopses were encoded (each is a whole text, plus its first passage when long)
+    fresh = index_hashes(home, "anime") - before
+    assert 10 <= len(fresh) <= 26
+    assert f"encoded {len(fresh):,} texts" in done.stdout
+    assert "manga index for" in done.stdout and "up to date" in done.stdout

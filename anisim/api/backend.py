@@ -22,7 +22,7 @@ import numpy as np
 
 from anisim.api.records import RecordMaker
 from anisim.api.schemas import SearchResponse
-from anisim.catalog import facet_counts, load_catalog
+from anisim.catalog import catalog_generation, facet_counts, load_catalog
 from anisim.errors import AnisimError, IndexProblem, ModelUnavailable, NotReady, RequestError
 from anisim.filters import Filters
 from anisim.index import load_index, manifest_stamp
@@ -38,38 +38,52 @@ AsyncEncode = Callable[[str, str], Awaitable[np.ndarray]]  # (model, text) -> un
 
 @dataclass(frozen=True)
 class Answer:
-    """A page of results and what produced it."""
+    """A page of results, what produced it, and the records of the catalog it indexes into."""
 
     page: Page
     model: str
     mode: str
+    records: RecordMaker
     substituted: bool = False
     query: Query | None = None  # what was searched (None for more-like-this)
 
 
-INDEX_POLL_S = 5.0  # how often the watcher looks for a missing index's manifest
+@dataclass(frozen=True)
+class Loaded:
+    """One kind as served: its catalog's generation, a searcher per model, records and facets. It is
+    replaced whole when a new catalog lands, so a request that took it sees one catalog throughout."""
+
+    generation: str
+    catalog: dict[str, object]  # titles, synopses and the catalog's dates, for health and models
+    searchers: dict[str, Searcher]
+    records: RecordMaker
+    facets: dict
+
+
+INDEX_POLL_S = 5.0  # how often the watcher looks for a new catalog or a missing index
 
 
 class Backend:
-    """Loaded once per API worker; answers searches for every served model and kind."""
+    """Loaded once per API worker; answers searches for every served model and kind, and takes a
+    new catalog generation (`anisim sync --prepare`) live."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.specs: list[ModelSpec] = [resolve(name) for name in settings.models]
         self.default_model = self.specs[0].name
-        self.searchers: dict[tuple[str, str], Searcher] = {}
-        self.records: dict[str, RecordMaker] = {}
-        self.facets: dict[str, dict] = {}
+        # Each dict below is replaced whole, never mutated, so a request thread always reads a consistent one.
+        self.kinds: dict[str, Loaded] = {}
         self.catalog_problems: dict[str, str] = {}
         # (model, kind) -> why its index is not loaded, and the manifest's mtime when last tried.
-        # Replaced whole, never mutated, so a request thread always reads a consistent dict.
         self.missing: dict[tuple[str, str], tuple[str, float | None]] = {}
         for kind in KINDS:
             self._load(kind)
 
     def _load(self, kind: str) -> None:
+        """Load a kind's catalog, BM25 and indexes, then swap them in at once."""
         started = time.perf_counter()
         try:
+            generation = catalog_generation(self.settings.catalog_dir, kind)
             catalog = load_catalog(self.settings.catalog_dir, kind)
             # BM25, priors and names are the catalog's: one searcher's worth, shared by the models
             lexical_only = Searcher(catalog, None, lexical=LexicalScorer.for_catalog(catalog, self.settings.home))
@@ -79,23 +93,40 @@ class Backend:
         except Exception as problem:  # noqa: BLE001 (a damaged home must never stop the worker)
             self._refuse(kind, f"the {kind} catalog cannot be loaded ({type(problem).__name__}): run `anisim prepare`")
             return
+        searchers, missing = {}, {key: value for key, value in self.missing.items() if key[1] != kind}
         for spec in self.specs:
             stamp = manifest_stamp(self.settings.home, kind, spec.name)
             try:
                 index = load_index(catalog, spec, self.settings.home)
             except IndexProblem as problem:
                 index = None
-                self.missing = {**self.missing, (spec.name, kind): (str(problem), stamp)}
+                missing[spec.name, kind] = (str(problem), stamp)
                 log.warning("%s index of %s not loaded, BM25 answers until it is: %s", kind, spec.name, problem)
-            self.searchers[spec.name, kind] = lexical_only.with_index(index, spec.lexical_weight)
-        self.records[kind] = RecordMaker(catalog)
-        self.facets[kind] = facet_counts(catalog)
-        log.info("%s loaded: %d titles, %d model(s) in %.1f s", kind, len(catalog.items), len(self.specs),
-                 time.perf_counter() - started)
+            searchers[spec.name] = lexical_only.with_index(index, spec.lexical_weight)
+        about = {"titles": len(catalog.items), "synopses": len(catalog.synopses), **catalog.dates}
+        self.kinds = {**self.kinds, kind: Loaded(generation, about, searchers, RecordMaker(catalog),
+                                                 facet_counts(catalog))}
+        self.missing = missing
+        self.catalog_problems = {k: v for k, v in self.catalog_problems.items() if k != kind}
+        log.info("%s loaded: %d titles (catalog %s), %d model(s) in %.1f s", kind, len(catalog.items), generation,
+                 len(self.specs), time.perf_counter() - started)
 
     def _refuse(self, kind: str, why: str) -> None:
-        self.catalog_problems[kind] = why
+        """A kind that cannot load: keep serving what it served (a live swap that failed), or 503."""
+        if kind in self.kinds:
+            log.error("new %s catalog not taken, the loaded one keeps serving: %s", kind, why)
+            return
+        self.catalog_problems = {**self.catalog_problems, kind: why}
         log.error("%s search unavailable: %s", kind, why)
+
+    @property
+    def records(self) -> dict[str, RecordMaker]:
+        return {kind: loaded.records for kind, loaded in self.kinds.items()}
+
+    @property
+    def catalogs(self) -> dict[str, dict[str, object]]:
+        """Per loaded kind: its titles, synopses and dates (built, and synced when it was)."""
+        return {kind: loaded.catalog for kind, loaded in self.kinds.items()}
 
     @property
     def problems(self) -> dict[str, str]:
@@ -103,35 +134,50 @@ class Backend:
         return {**self.catalog_problems,
                 **{f"{kind} index of {model}": why for (model, kind), (why, _) in self.missing.items()}}
 
+    def load_new_catalogs(self) -> None:
+        """Swap in each kind whose catalog generation changed since it was loaded (or that failed to load)."""
+        for kind in KINDS:
+            loaded = self.kinds.get(kind)
+            try:
+                generation = catalog_generation(self.settings.catalog_dir, kind)
+            except (OSError, ValueError):
+                continue
+            if loaded is None or generation != loaded.generation:
+                self._load(kind)
+
     def load_new_indexes(self) -> None:
         """Load each missing index whose manifest was written since it was last tried (a build
         writes the manifest last)."""
         for (model, kind), (_, stamp) in self.missing.items():
             now = manifest_stamp(self.settings.home, kind, model)
-            if now is None or now == stamp:
+            loaded = self.kinds.get(kind)
+            if now is None or now == stamp or loaded is None:
                 continue
-            lexical_only = self.searchers[model, kind]
+            lexical_only = loaded.searchers[model]
             try:
                 index = load_index(lexical_only.catalog, resolve(model), self.settings.home)
             except IndexProblem as problem:
                 self.missing = {**self.missing, (model, kind): (str(problem), now)}
                 continue
-            self.searchers[model, kind] = lexical_only.with_index(index, lexical_only.lexical_weight)
+            searchers = {**loaded.searchers, model: lexical_only.with_index(index, lexical_only.lexical_weight)}
+            self.kinds = {**self.kinds, kind: dataclasses.replace(loaded, searchers=searchers)}
             self.missing = {key: value for key, value in self.missing.items() if key != (model, kind)}
             log.info("%s index of %s loaded (%d rows): hybrid and dense search on", kind, model,
                      index.manifest["rows"])
 
-    def watch(self, every_s: float = INDEX_POLL_S) -> threading.Thread | None:
-        """While an index is missing, look for it every `every_s` seconds in a daemon thread."""
-        if not self.missing:
-            return None
-
+    def watch(self, every_s: float = INDEX_POLL_S) -> threading.Thread:
+        """Every `every_s` seconds, in a daemon thread: take a new catalog generation live, and load
+        an index that was missing once it is written."""
         def poll() -> None:
-            while self.missing:
+            while True:
                 time.sleep(every_s)
-                self.load_new_indexes()
+                try:
+                    self.load_new_catalogs()
+                    self.load_new_indexes()
+                except Exception:  # noqa: BLE001 (the watcher must outlive one bad look)
+                    log.exception("looking for a new catalog or index failed; trying again")
 
-        thread = threading.Thread(target=poll, name="anisim-index-watch", daemon=True)
+        thread = threading.Thread(target=poll, name="anisim-catalog-watch", daemon=True)
         thread.start()
         return thread
 
@@ -160,12 +206,18 @@ class Backend:
         raise ModelUnavailable(f"model {spec.name} is not available: {spec.why_unavailable()}; "
                                f"served models: {served}")
 
-    def searcher(self, model: str, kind: str, needs_vectors: bool = False) -> Searcher:
-        """The searcher of (model, kind); NotReady if its catalog is not loaded, or if the request
-        needs vectors and its index is not loaded yet."""
-        if (model, kind) not in self.searchers:
+    def loaded(self, kind: str) -> Loaded:
+        """The kind as served now; NotReady if its catalog is not loaded."""
+        loaded = self.kinds.get(kind)
+        if loaded is None:
             raise NotReady(f"{kind} search is not available yet: {self.catalog_problems.get(kind, 'loading')}", 30)
-        searcher = self.searchers[model, kind]
+        return loaded
+
+    @staticmethod
+    def searcher(loaded: Loaded, model: str, kind: str, needs_vectors: bool = False) -> Searcher:
+        """The searcher of a model in a loaded kind; NotReady if the request needs vectors and its
+        index is not loaded yet."""
+        searcher = loaded.searchers[model]
         if needs_vectors and not searcher.has_vectors:
             raise NotReady(f"the {kind} index of {model} is not loaded yet (built by `anisim prepare`); "
                            "hybrid and lexical searches answer with BM25 meanwhile", 30)
@@ -178,7 +230,8 @@ class Backend:
         False searches the text as typed, with no cues; `ignore_cues` drops some of them."""
         started = time.perf_counter()
         name, substituted = self.model_for(model, legacy)
-        searcher = self.searcher(name, kind, needs_vectors=mode == "dense")
+        loaded = self.loaded(kind)
+        searcher = self.searcher(loaded, name, kind, needs_vectors=mode == "dense")
         query = Query.parse(text, mode, searcher.names, understand)
         query = query.with_cues(query.cues.without(ignore_cues))
         if query.needs_vector and not searcher.has_vectors:  # hybrid while the index builds
@@ -188,30 +241,29 @@ class Backend:
         log.info("search kind=%s model=%s%s mode=%s page=%d size=%d query_chars=%d results=%d total=%d in %.1f ms",
                  kind, name, " (substituted)" if substituted else "", query.mode, page, page_size, len(query.text),
                  result.positions.size, result.total, (time.perf_counter() - started) * 1000)
-        return Answer(result, name, query.mode, substituted, query)
+        return Answer(result, name, query.mode, loaded.records, substituted, query)
 
     def v1_response(self, kind: str, page: int, page_size: int, answer: Answer) -> SearchResponse:
         """An answer as the v1 body: its records and the paging fields."""
         understood = None if answer.query is None else {"text": answer.query.text, **answer.query.cues.as_dict()}
         return SearchResponse(kind=kind, model=answer.model, mode=answer.mode, page=page, page_size=page_size,
                               total=answer.page.total, has_more=answer.page.has_more,
-                              results=self.records[kind].v1(answer.page), understood=understood)
+                              results=answer.records.v1(answer.page), understood=understood)
 
     def facets_of(self, kind: str) -> dict:
         """GET /v1/facets's answer for a kind (400 for an unknown kind, 503 while it is not loaded)."""
         if kind not in KINDS:
             raise RequestError("'kind' must be anime or manga, e.g. ?kind=anime")
-        if kind not in self.facets:
-            raise NotReady(f"{kind} search is not available yet: {self.catalog_problems.get(kind, 'loading')}", 30)
-        return self.facets[kind]
+        return self.loaded(kind).facets
 
     def title(self, kind: str, item_id: int) -> dict:
         """One title's v1 record, with its first synopsis and its related titles (404 if unknown)."""
         self.facets_of(kind)  # the kind is known and loaded, or the same 400 / 503
-        return self.records[kind].one(item_id)
+        return self.loaded(kind).records.one(item_id)
 
     def similar(self, kind: str, item_id: int, model: str | None, page: int, page_size: int,
                 filters: Filters) -> Answer:
         name, _ = self.model_for(model)
-        searcher = self.searcher(name, kind, needs_vectors=True)
-        return Answer(searcher.similar(item_id, page, page_size, filters), name, "dense")
+        loaded = self.loaded(kind)
+        searcher = self.searcher(loaded, name, kind, needs_vectors=True)
+        return Answer(searcher.similar(item_id, page, page_size, filters), name, "dense", loaded.records)

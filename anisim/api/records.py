@@ -89,12 +89,15 @@ class RecordMaker:
         return out
 
     def one(self, item_id: int) -> dict[str, Any]:
-        """One title's v1 record (its first synopsis as `synopsis` and `matched`), or NotFound."""
+        """One title's v1 record (its first synopsis as `synopsis` and `matched`) with its English
+        episode titles in episode order (too long for a page of results), or NotFound."""
         position = self.positions.get(item_id)
         if position is None:
             raise NotFound(f"no {self.kind} with MAL id {item_id} in the catalog")
         record = self.v1(Page(np.array([position]), np.array([1]), np.array([np.nan]), 1))[0]
-        return {key: value for key, value in record.items() if key not in ("rank", "similarity")}
+        episodes = self.items[position].get("episode_titles")
+        return {**{key: value for key, value in record.items() if key not in ("rank", "similarity")},
+                "episode_titles": list(episodes) if episodes is not None else []}
 
     def _related(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         """Related titles (sequel, prequel, ...): their title (this catalog's, else the one the

@@ -60,15 +60,17 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
                                                   body.resultsPerPage, Filters(), service.encode_query, legacy=True)
         except AnisimError as problem:
             return error_response(problem)
-        return JSONResponse(service.backend.records[kind].legacy(answer.page),
+        return JSONResponse(answer.records.legacy(answer.page),
                             headers={"X-Anisim-Model": answer.model, "X-Anisim-Mode": answer.mode})
 
     async def list_models(request: Request) -> JSONResponse:
         """GET /v1/models: every known model, whether it is installed, and whether it is served."""
-        served = current().backend.served
+        backend = current().backend
+        served = backend.served
         return JSONResponse([
             {"name": spec.name, "aliases": list(spec.aliases), "dim": spec.dim, "available": spec.available,
              "served": spec.name in served, "default": spec.name == served[0],
+             **({"catalogs": backend.catalogs} if spec.name in served else {}),
              **({} if spec.available else {"why": spec.why_unavailable()})}
             for spec in REGISTRY
         ])
@@ -86,7 +88,8 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
         status = "ok" if not problems else "building" if building else "unavailable"
         body = {"status": status, "model": backend.default_model,
                 "models": backend.served,
-                "indexes": {kind: len(r.items) for kind, r in backend.records.items()}, "problems": problems}
+                "indexes": {kind: len(r.items) for kind, r in backend.records.items()},
+                "catalogs": backend.catalogs, "problems": problems}
         if problems:  # an error answer keeps the `{"error": ...}` shape every error has
             body = {"error": f"not ready: {', '.join(problems)}", **body}
         headers = {"Retry-After": "5"} if problems else {}

@@ -309,6 +309,7 @@ function card(record, words, s) {
   node.querySelector(".matched figcaption").textContent = s.like ? "Closest passage" : "Matched passage";
   node.querySelector(".matched blockquote").append(highlighted(record.matched || record.synopsis || "", words));
   if (record.related && record.related.length) showRelated(node.querySelector(".related"), record.related);
+  if (record.kind === "anime") episodesOnOpen(node.querySelector(".episodes"), record);
   const like = node.querySelector("button.like");
   like.setAttribute("aria-label", `More like ${title}`);
   like.addEventListener("click", () => {
@@ -365,6 +366,31 @@ function showRelated(line, related) {
     line.append(a, ` (${r.relation.toLowerCase().replace(/_/g, " ")})`);
   });
   if (named.length > RELATED_SHOWN) line.append(", …");
+}
+
+// A series' English episode titles ("which episode was it?"), fetched from /v1/title the first
+// time the list is opened: too long to send with every page of results.
+function episodesOnOpen(details, record) {
+  details.hidden = false;
+  details.addEventListener("toggle", async () => {
+    if (!details.open || details.dataset.loaded) return;
+    details.dataset.loaded = "1";
+    const list = details.querySelector("ol");
+    let titles = [];
+    try {
+      const answer = await fetch(`/v1/title?kind=anime&id=${record.id}`);
+      if (answer.ok) titles = (await answer.json()).episode_titles || [];
+    } catch (_) { /* shown as none known */ }
+    if (!titles.length) {
+      details.querySelector("summary").textContent = "Episode titles: none known";
+      return;
+    }
+    details.querySelector("summary").textContent = `Episode titles (${titles.length})`;
+    for (const title of titles) {
+      const li = document.createElement("li");
+      li.textContent = title; list.append(li);
+    }
+  });
 }
 
 // Query words worth marking: 3+ letters, not stop words; each matches words that start with its
