@@ -174,7 +174,7 @@ class Backend:
                 try:
                     self.load_new_catalogs()
                     self.load_new_indexes()
-                except Exception:  # noqa: BLE001 (the watcher must outlive one bad look)
+                except Exception:
                     log.exception("looking for a new catalog or index failed; trying again")
 
         thread = threading.Thread(target=poll, name="anisim-catalog-watch", daemon=True)
