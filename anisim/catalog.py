@@ -130,7 +130,7 @@ def _merge_fields(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 REPORTED_FIELDS = ("type", "status", "score", "members", "popularity", "start_year", "start_date",
                    "episodes", "chapters", "volumes", "title_english", "studios", "source_material", "authors",
-                   "serialization")
+                   "serialization", "episode_titles")
 
 
 def _metadata_rows(data_root: Path, kind: str, known: set[int], report: BuildReport, order: int) -> list[pd.DataFrame]:

@@ -21,6 +21,10 @@ import httpx
 from anisim import __version__
 from anisim.errors import SyncFailed
 
+
+class Refused(SyncFailed):
+    """The API answered a status that no retry will change (400, 404, ...)."""
+
 USER_AGENT = f"anisim/{__version__} (catalog sync; python-httpx)"
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A request counts in a window from the moment it is sent; the margin keeps the server's own
@@ -136,8 +140,8 @@ class JikanClient:
                     problem = f"HTTP {response.status_code}"
                     wait_at_least = retry_after_s(response.headers.get("Retry-After")) or 0.0
                 else:
-                    raise SyncFailed(f"GET {self.base_url}{where} answered HTTP {response.status_code}; "
-                                     "check ANISIM_JIKAN_URL")
+                    raise Refused(f"GET {self.base_url}{where} answered HTTP {response.status_code}; "
+                                  "check ANISIM_JIKAN_URL")
             if attempt + 1 < self.politeness.attempts:
                 self.sleep(max(wait_at_least, self._backoff(attempt)))
         raise SyncFailed(f"GET {self.base_url}{where} failed {self.politeness.attempts} times (last: {problem})")

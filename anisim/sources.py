@@ -461,7 +461,10 @@ def _person(name: str) -> str:
 def _jikan_record(o: dict) -> dict:
     """One title object of the Jikan v4 API (anime or manga, as `/anime` and `/manga` list them)."""
     dates = o.get("aired") if isinstance(o.get("aired"), dict) else o.get("published")
-    start = dates.get("from") if isinstance(dates, dict) and isinstance(dates.get("from"), str) else None
+    dates = dates if isinstance(dates, dict) else {}
+    start = dates.get("from") if isinstance(dates.get("from"), str) else None
+    prop = dates.get("prop") if isinstance(dates.get("prop"), dict) else {}
+    prop_year = (prop.get("from") or {}).get("year") if isinstance(prop.get("from"), dict) else None
     images = (o.get("images") or {}).get("jpg") if isinstance(o.get("images"), dict) else None
     trailer = o.get("trailer") if isinstance(o.get("trailer"), dict) else {}
     rating = o.get("rating") if isinstance(o.get("rating"), str) else ""
@@ -474,7 +477,7 @@ def _jikan_record(o: dict) -> dict:
         "episodes": _int_or_none(o.get("episodes")),
         "chapters": _int_or_none(o.get("chapters")),
         "volumes": _int_or_none(o.get("volumes")),
-        "start_year": _int_or_none(o.get("year")) or (_int_or_none(start[:4]) if start else None),
+        "start_year": _int_or_none(o.get("year")) or (_int_or_none(start[:4]) if start else _int_or_none(prop_year)),
         "start_date": start[:10] if start else None,
         "start_season": _none_if_missing(o.get("season")),
         "score": _float_or_none(o.get("score")) or None,  # Jikan says 0 for "no score yet"

@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from tqdm import tqdm
 
 from anisim.errors import SyncFailed
-from anisim.jikan import JikanClient
+from anisim.jikan import JikanClient, Refused
 from anisim.syncstore import SyncStore
 from anisim.text import clean_synopsis
 
@@ -171,11 +171,16 @@ class _Crawl:
             page += 1
 
     def seasons(self) -> None:
-        """This season's and the next season's anime, page by page (short: redone whole after a kill)."""
+        """This season's and the next season's anime, page by page (short: redone whole after a
+        kill). A server that refuses a season route (a mirror without it) costs only that refresh."""
         for route in SEASON_ROUTES:
             page = 1
             while not self.out_of_time(f"{route} page {page}"):
-                records, pagination, _ = self.fetch(route, {"page": page, "limit": PAGE_SIZE})
+                try:
+                    records, pagination, _ = self.fetch(route, {"page": page, "limit": PAGE_SIZE})
+                except Refused:
+                    self.report.skip(f"pages of {route} refused by the server")
+                    break
                 self.commit(records)
                 if not pagination.get("has_next_page"):
                     break

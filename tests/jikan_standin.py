@@ -165,7 +165,7 @@ class Fault:
     """What to do instead of a normal answer on the `nth` request (1-based) whose path starts with `route`."""
 
     route: str
-    what: str  # "429", "500", "503", "slow", "malformed", "insert"
+    what: str  # "404", "429", "500", "503", "slow", "malformed", "insert"
     nth: int = 1
     title: dict | None = None  # for "insert": the title added to the list after this request's answer
     kind: str = "anime"
@@ -243,6 +243,8 @@ class JikanStandIn:
     def misbehave(self, fault: Fault) -> tuple[int, dict[str, str], bytes]:
         if fault.what == "429":
             return 429, {"Retry-After": "1"}, _error(429, "RateLimitException", "You are being rate limited.")
+        if fault.what == "404":
+            return 404, {}, _error(404, "BadResponseException", "Resource does not exist")
         if fault.what in ("500", "503"):
             return int(fault.what), {}, _error(int(fault.what), "UpstreamException", "Something went wrong.")
         if fault.what == "slow":

@@ -272,6 +272,7 @@ def test_v1_title_returns_one_whole_record_or_a_clear_error(asgi_client):
     record = asgi_client.get(f"/v1/title?kind=anime&id={FRIEREN}").json()
     assert record["id"] == FRIEREN and record["synopsis"] and "Madhouse" in record["studios"]
     assert record["related"] and "rank" not in record
+    assert record["episode_titles"][0] == "The Journey`s End" and all(isinstance(t, str) for t in record["episode_titles"])
     for query, status in (("kind=anime&id=999999999", 404), ("kind=anime&id=abc", 400), ("kind=novel&id=1", 400),
                           ("kind=anime", 400)):
         response = asgi_client.get(f"/v1/title?{query}")

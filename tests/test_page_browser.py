@@ -225,3 +225,14 @@ def test_cards_name_the_makers_and_related_titles_link_to_mal_by_title(visit):
     assert not re.search(r"#\d+ \(", visit.page.inner_text("#cards"))
     visit.search("a boy who dreams of the sea")
     visit.page.wait_for_function("document.querySelector('#cues').hidden")  # no cue: no empty row
+
+
+def test_a_card_lists_the_episode_titles_when_opened(visit, small_catalogs):
+    visit.open().search(FRIEREN_QUERY)
+    episodes = visit.page.locator("#cards .card").first.locator(".episodes")
+    assert episodes.locator("li").count() == 0  # fetched only when opened
+    episodes.locator("summary").click()
+    episodes.locator("li").first.wait_for()
+    expected = small_catalogs["anime"].items.set_index("id").loc[FRIEREN, "episode_titles"]
+    assert episodes.locator("li").all_inner_texts() == list(expected)
+    assert episodes.locator("summary").inner_text() == f"Episode titles ({len(expected)})"

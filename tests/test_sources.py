@@ -170,3 +170,11 @@ def test_jikan_durations_become_minutes():
     from anisim.sources import _minutes
     assert _minutes("23 min per ep") == 23 and _minutes("1 hr 55 min") == 115 and _minutes("2 hr") == 120
     assert _minutes("Unknown") is None and _minutes(None) is None
+
+
+def test_the_rankings_and_episode_titles_fill_the_default_anime_catalog(catalogs):
+    items = catalogs["anime"].items.set_index("id")
+    assert items["members"].notna().sum() >= 13_000
+    assert items.loc[5114, "members"] > 3_000_000  # Fullmetal Alchemist: Brotherhood
+    assert items.loc[1, "episode_titles"][:2] == ["Asteroid Blues", "Stray Dog Strut"]  # Cowboy Bebop
+    assert items["episode_titles"].notna().sum() > 9_000

@@ -22,6 +22,7 @@ from anisim.jikan import JikanClient, Politeness, RateLimiter, retry_after_s
 from anisim.lexical import LexicalScorer
 from anisim.models import MINILM
 from anisim.search import Query, Searcher
+from anisim.settings import Settings
 from anisim.sync import sync
 from anisim.syncstore import TITLES, SyncStore
 from anisim.text import clean_synopsis
@@ -186,6 +187,34 @@ def test_repeated_failures_stop_with_one_line_and_the_next_run_resumes(served_ti
     report = sync("anime", tmp_path, JikanClient(url, FAST))
     assert report.mode == "full" and sorted(stored(tmp_path, "anime")) == sorted(t["mal_id"] for t in titles["anime"])
     assert sum("page=1&" in p for _, p in server.log) == 1  # page 1 was not fetched again
+
+
+def test_a_server_without_the_season_routes_costs_only_the_season_refresh(served_titles, standin, tmp_path):
+    server, url = standin(small(served_titles))
+    client = JikanClient(url, FAST)
+    sync("anime", tmp_path, client)
+    server.faults = [Fault("/seasons", "404", nth=n) for n in (1, 2)]
+    report = sync("anime", tmp_path, client)
+    assert report.mode == "incremental" and report.stopped is None
+    assert report.skipped == {"pages of /seasons/now refused by the server": 1,
+                              "pages of /seasons/upcoming refused by the server": 1}
+
+
+def test_synced_titles_win_over_every_dump(catalogs, standin, served_titles, tmp_path):
+    frieren = 52991
+    row = catalogs["anime"].items.set_index("id").loc[frieren]
+    title = titles_of(catalogs["anime"].subset([frieren]), 1)[0]
+    title["members"] = int(row["members"]) + 12345
+    title["synopsis"] = "A synopsis as MAL gives it today. [Written by MAL Rewrite]"
+    _, url = standin({"anime": [title], "manga": []})
+    sources = tmp_path / "sources"
+    shutil.copytree(Settings.from_env().data_dir / "anime" / "mal_seasonal_ate329", sources / "anime" / "seasonal")
+    sync("anime", sources, JikanClient(url, FAST))
+    catalog, report = build_catalog(sources, "anime")
+    assert report.rows_per_source["jikan"] == 1
+    assert catalog.items.set_index("id").loc[frieren, "members"] == int(row["members"]) + 12345
+    assert "A synopsis as MAL gives it today." in set(catalog.synopses["text"])
+    assert catalog.dates["synced_at"]
 
 
 def test_unchanged_pages_cost_a_304_with_the_stored_etag(served_titles, standin, tmp_path):
