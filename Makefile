@@ -1,4 +1,4 @@
-.PHONY: help serve test check lint eval bench build container gpu-check train frontend soak tune sync
+.PHONY: help serve test check lint eval bench build container gpu-check train frontend soak tune sync abuse
 help:   ## list the targets (instant)
 	@awk -F':.*## ' '/^[a-z-]+: .*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 serve:  ## install, build what is missing, serve on 127.0.0.1:3000 (first run ~2 min to answer, ~11 min to full)
@@ -30,3 +30,5 @@ soak:   ## 64 clients x 60 s against a real anisim: errors and memory every 5 s 
 	bash scripts/setup.sh && .venv/bin/python scripts/soak.py
 sync:   ## fetch MAL from the Jikan API into $ANISIM_DATA_DIR, then prepare (first run ~70 min, then ~1 min)
 	bash scripts/setup.sh && .venv/bin/anisim sync --prepare
+abuse:  ## hostile 5,000-character descriptions, in process and beside normal clients on a real server (~2 min)
+	bash scripts/setup.sh && .venv/bin/python scripts/abuse.py

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 import _bentoml_impl.server
 import bentoml
 import numpy as np
+from bentoml._internal.server.http.instruments import RunnerTrafficMetricsMiddleware
 
 from anisim.api.guard import RequestGuard
 from anisim.api.logs import quiet_logs
+from anisim.api.metrics import bound_endpoint_labels
 from anisim.api.ratelimit import RateLimitMiddleware
 from anisim.api.responses import answers_errors
 from anisim.api.routes import build_routes
@@ -29,6 +32,11 @@ from anisim.models import resolve
 from anisim.settings import Settings
 
 SETTINGS = Settings.from_env()
+# uvicorn, as BentoML starts it, takes X-Forwarded-For from 127.0.0.1 (its FORWARDED_ALLOW_IPS):
+# any local process could then name any client. It trusts no one here; the rate limiter decides,
+# from ANISIM_TRUSTED_PROXIES (anisim.api.ratelimit). Read by uvicorn after this module loads.
+os.environ["FORWARDED_ALLOW_IPS"] = ""
+bound_endpoint_labels(RunnerTrafficMetricsMiddleware)  # /metrics: a finite label set (anisim.api.metrics)
 HEALTH_PROBE_TIMEOUT_S = 2.0
 # BentoML recycles its client session to a dependency after 100 requests / 300 s, and calls can
 # fail under load when it does (measured on 1.4.40): keep one session for the process's life.

@@ -78,8 +78,9 @@ def _prepare(specs: list[ModelSpec], settings: Settings, kinds: tuple[str, ...],
     for generation in sorted(staged, key=lambda g: g.point == "catalog"):
         generation.switch()
     if step != "indexes":
-        for catalog in catalogs:  # kept under the home, so a server starts without building it
+        for catalog in catalogs:  # kept under the home, so a server starts without building them
             LexicalScorer.for_catalog(catalog, settings.home)
+            LexicalScorer.for_synopses(catalog, settings.home)
 
 
 def _indexes(spec: ModelSpec, catalogs: list[Catalog], settings: Settings, passage_words: int,

@@ -167,7 +167,8 @@ class Searcher:
 
     @cached_property
     def synopsis_lexical(self) -> LexicalScorer:
-        """BM25 over single synopses (built on the first lexical search: about a second)."""
+        """BM25 over single synopses (built on the first lexical search, about a second, unless the
+        owner sets it first: the service does at load, from `LexicalScorer.for_synopses`)."""
         return LexicalScorer(self.catalog.synopses["text"].tolist())
 
     def similar(self, item_id: int, page: int = 1, page_size: int = 10,

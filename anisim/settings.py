@@ -11,9 +11,11 @@
 | `ANISIM_CORS_ORIGINS` | `http://localhost:3000` | comma-separated allowed origins |
 | `ANISIM_RATE_LIMIT`, `ANISIM_RATE_BURST` | `0` (off), `max(rate, 1)` | requests per second per client address, and burst |
 | `ANISIM_RATE_LIMIT_LOCAL` | `0` | `1` also limits loopback clients (exempt by default) |
+| `ANISIM_TRUSTED_PROXIES` | (none) | comma-separated proxy addresses or networks whose `X-Forwarded-For` names the client |
 | `ANISIM_BATCH_SIZE`, `ANISIM_BATCH_LATENCY_MS` | `32`, `3000` | the Encoder's adaptive batching |
 | `ANISIM_MAX_BODY_BYTES` | `65536` | larger request bodies get 413 before they are read |
 | `ANISIM_ENCODER_WAIT_S` | `5` | how long a request waits for the encoder before a 503 with `Retry-After` |
+| `ANISIM_SEARCH_THREADS`, `ANISIM_SEARCH_QUEUE` | `4`, `64` | threads that score off the event loop; searches in before a 503 |
 | `ANISIM_JIKAN_URL` | `https://api.jikan.moe/v4` | the Jikan v4 API `anisim sync` reads (or a mirror, a self-hosted Jikan) |
 | `ANISIM_JIKAN_PER_SECOND`, `ANISIM_JIKAN_PER_MINUTE` | `3`, `60` | `anisim sync`'s request limits: Jikan's documented ones |
 | `ANISIM_JIKAN_TIMEOUT_S` | `30` | how long `anisim sync` waits for one answer before it retries |
@@ -57,12 +59,15 @@ class Settings:
     rate_limit: float = 0.0
     rate_burst: float | None = None
     rate_limit_local: bool = False
+    trusted_proxies: tuple[str, ...] = ()
     batch_size: int = 32
     # BentoML's batcher cancels a request whose expected latency passes this ceiling: a bound for
     # overload, not a wait added when idle.
     batch_latency_ms: int = 3000
     max_body_bytes: int = 65536
     encoder_wait_s: float = 5.0
+    search_threads: int = 4
+    search_queue: int = 64
     jikan_url: str = "https://api.jikan.moe/v4"
     jikan_per_second: int = 3
     jikan_per_minute: int = 60
@@ -92,10 +97,13 @@ class Settings:
             rate_limit=rate,
             rate_burst=float(env["ANISIM_RATE_BURST"]) if env.get("ANISIM_RATE_BURST") else None,
             rate_limit_local=env.get("ANISIM_RATE_LIMIT_LOCAL", "0") == "1",
+            trusted_proxies=_names(env.get("ANISIM_TRUSTED_PROXIES", "")),
             batch_size=int(env.get("ANISIM_BATCH_SIZE", defaults.batch_size)),
             batch_latency_ms=int(env.get("ANISIM_BATCH_LATENCY_MS", defaults.batch_latency_ms)),
             max_body_bytes=int(env.get("ANISIM_MAX_BODY_BYTES", defaults.max_body_bytes)),
             encoder_wait_s=float(env.get("ANISIM_ENCODER_WAIT_S", defaults.encoder_wait_s)),
+            search_threads=int(env.get("ANISIM_SEARCH_THREADS", defaults.search_threads)),
+            search_queue=int(env.get("ANISIM_SEARCH_QUEUE", defaults.search_queue)),
             jikan_url=env.get("ANISIM_JIKAN_URL", defaults.jikan_url),
             jikan_per_second=int(env.get("ANISIM_JIKAN_PER_SECOND", defaults.jikan_per_second)),
             jikan_per_minute=int(env.get("ANISIM_JIKAN_PER_MINUTE", defaults.jikan_per_minute)),

@@ -11,6 +11,7 @@ them one at a time.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -215,8 +216,25 @@ def name_word(name: str) -> str | None:
 
 
 def _alternation(words: list[str]) -> str:
-    """A regex alternation of the words, longest first (so a name is not read as a shorter one)."""
-    return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+    """A regex that matches any of the words, the longest one that fits first (so a name is not
+    read as a shorter one), shaped as a trie of their characters: at each position the engine
+    follows one path, so the cost grows with a name's length, not with how many names there are
+    (a flat alternation of 6,000 manga makers tried each at every position: 261 ms of 288 on 5,000
+    apostrophes)."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+
+    def pattern(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if "" in node:
+            branches.append("")  # ending here is tried last: the longest name first
+        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+    return pattern(trie)
 
 
 class Names:
@@ -297,11 +315,18 @@ def _era_span(match: re.Match[str]) -> tuple[int, int]:
 
 
 def _spans(text: str) -> list[tuple[int, int]]:
-    """The eras a text names, each as (first year, last year), less any that holds a narrower one:
-    "2010s, more like 2017-2019" means 2017-2019 (the more precise memory refines the vaguer)."""
-    spans = [_era_span(m) for m in _ERA.finditer(text)
-             if not (m["year"] and not m["part"] and not m["approx"] and _is_count(text, m))]
-    return [s for s in spans if not any(o != s and s[0] <= o[0] and o[1] <= s[1] for o in spans)]
+    """The distinct eras a text names, each as (first year, last year), less any that holds a
+    narrower one: "2010s, more like 2017-2019" means 2017-2019 (the more precise memory refines the
+    vaguer). One sweep, latest start first: a span holds another exactly when some span already
+    seen ends no later than it does (comparing every pair cost 180 ms on 5,000 characters of "80's")."""
+    spans = {_era_span(m) for m in _ERA.finditer(text)
+             if not (m["year"] and not m["part"] and not m["approx"] and _is_count(text, m))}
+    kept, least_end = [], math.inf
+    for span in sorted(spans, key=lambda s: (-s[0], s[1])):
+        if least_end > span[1]:
+            kept.append(span)
+        least_end = min(least_end, span[1])
+    return kept
 
 
 def _about_viewing(text: str) -> tuple[str, str]:

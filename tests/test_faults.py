@@ -310,6 +310,7 @@ def test_a_server_on_a_damaged_home_starts_and_answers_honestly(tmp_path, health
         started = time.monotonic()
         anime = httpx.post(f"{url}/v1/search", json={"kind": "anime", "query": "a ninja"}, timeout=10)
         assert anime.status_code == 503 and "anisim build-catalog" in anime.json()["error"]
+        assert str(tmp_path) not in health.text + anime.text and "$ANISIM_HOME" in anime.json()["error"]
         manga = httpx.post(f"{url}/v1/search", json={"kind": "manga", "query": "a girl in love"}, timeout=10)
         assert manga.status_code == 200 and manga.json()["mode"] == "lexical" and manga.json()["results"]
         assert httpx.get(f"{url}/readyz", timeout=10).status_code != 200
@@ -318,3 +319,4 @@ def test_a_server_on_a_damaged_home_starts_and_answers_honestly(tmp_path, health
         stop_server(process)
     log = (tmp_path / "serve.log").read_text()
     assert "a ninja" not in log and "Traceback" not in log
+    assert str(home) in log  # the operator's log keeps the path the client is not shown

@@ -43,3 +43,27 @@ def test_loopback_and_health_are_exempt_by_default():
 def test_off_when_rate_is_zero():
     app = RateLimitMiddleware(_ok, Settings(rate_limit=0, rate_burst=1, rate_limit_local=True))
     assert [_call(app, "10.0.0.9")[0] for _ in range(5)] == [200] * 5
+
+
+def _forwarded(app, peer, chain):
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/v1/search", "client": (peer, 5000),
+             "headers": [(b"x-forwarded-for", chain.encode())]}
+    asyncio.run(app(scope, None, send))
+    return sent[0]["status"]
+
+
+def test_a_forwarded_address_counts_only_from_a_trusted_proxy_and_never_claims_loopback():
+    limited = Settings(rate_limit=0.5, rate_burst=1, rate_limit_local=False)
+    untrusted = RateLimitMiddleware(_ok, limited)  # no trusted proxy: the header is ignored
+    assert [_forwarded(untrusted, "10.0.0.7", f"203.0.113.{n}") for n in range(3)] == [200, 429, 429]
+    proxied = RateLimitMiddleware(_ok, Settings(**{**limited.__dict__, "trusted_proxies": ("10.0.0.0/24",)}))
+    assert [_forwarded(proxied, "10.0.0.7", f"203.0.113.{n}") for n in range(3)] == [200, 200, 200]
+    assert [_forwarded(proxied, "10.0.0.7", "203.0.113.9, 10.0.0.8") for _ in range(2)] == [200, 429]
+    # a client that writes "127.0.0.1" gets no loopback exemption, through a proxy or not
+    assert [_forwarded(proxied, "10.0.0.7", "127.0.0.1") for _ in range(2)] == [200, 429]
+    assert [_forwarded(untrusted, "10.0.0.9", "127.0.0.1") for _ in range(2)] == [200, 429]

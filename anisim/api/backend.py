@@ -11,11 +11,14 @@ build writes it (`Backend.watch`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +66,16 @@ class Loaded:
 INDEX_POLL_S = 5.0  # how often the watcher looks for a new catalog or a missing index
 
 
+def _parsed(searcher: Searcher, text: str, mode: str, understand: bool, ignore_cues: tuple[str, ...]) -> Query:
+    """The query as searched: understood (cues less the ignored ones), and lexical while the
+    searcher has no vectors yet (hybrid while the index builds)."""
+    query = Query.parse(text, mode, searcher.names, understand)
+    query = query.with_cues(query.cues.without(ignore_cues))
+    if query.needs_vector and not searcher.has_vectors:
+        query = dataclasses.replace(query, mode="lexical")
+    return query
+
+
 class Backend:
     """Loaded once per API worker; answers searches for every served model and kind, and takes a
     new catalog generation (`anisim sync --prepare`) live."""
@@ -76,6 +89,8 @@ class Backend:
         self.catalog_problems: dict[str, str] = {}
         # (model, kind) -> why its index is not loaded, and the manifest's mtime when last tried.
         self.missing: dict[tuple[str, str], tuple[str, float | None]] = {}
+        self.pool = ThreadPoolExecutor(settings.search_threads, thread_name_prefix="anisim-search")
+        self.in_flight = 0  # searches admitted and not yet answered (`_admitted`)
         for kind in KINDS:
             self._load(kind)
 
@@ -87,6 +102,8 @@ class Backend:
             catalog = load_catalog(self.settings.catalog_dir, kind)
             # BM25, priors and names are the catalog's: one searcher's worth, shared by the models
             lexical_only = Searcher(catalog, None, lexical=LexicalScorer.for_catalog(catalog, self.settings.home))
+            # per-synopsis BM25 (which synopsis matched, in lexical mode): built at load, never on a request
+            lexical_only.synopsis_lexical = LexicalScorer.for_synopses(catalog, self.settings.home)
         except AnisimError as problem:  # serve what we can; the rest answers 503
             self._refuse(kind, str(problem))
             return
@@ -100,7 +117,7 @@ class Backend:
                 index = load_index(catalog, spec, self.settings.home)
             except IndexProblem as problem:
                 index = None
-                missing[spec.name, kind] = (str(problem), stamp)
+                missing[spec.name, kind] = (self._public(str(problem)), stamp)
                 log.warning("%s index of %s not loaded, BM25 answers until it is: %s", kind, spec.name, problem)
             searchers[spec.name] = lexical_only.with_index(index, spec.lexical_weight)
         about = {"titles": len(catalog.items), "synopses": len(catalog.synopses), **catalog.dates}
@@ -116,8 +133,16 @@ class Backend:
         if kind in self.kinds:
             log.error("new %s catalog not taken, the loaded one keeps serving: %s", kind, why)
             return
-        self.catalog_problems = {**self.catalog_problems, kind: why}
+        self.catalog_problems = {**self.catalog_problems, kind: self._public(why)}
         log.error("%s search unavailable: %s", kind, why)
+
+    def _public(self, why: str) -> str:
+        """A problem as a client may read it: the home's path on this server becomes `$ANISIM_HOME`
+        (the log keeps the whole message)."""
+        homes = {str(self.settings.home.resolve())} | ({str(self.settings.home)} if self.settings.home.is_absolute() else set())
+        for home in sorted(homes, key=len, reverse=True):
+            why = why.replace(home, "$ANISIM_HOME")
+        return why
 
     @property
     def records(self) -> dict[str, RecordMaker]:
@@ -157,7 +182,7 @@ class Backend:
             try:
                 index = load_index(lexical_only.catalog, resolve(model), self.settings.home)
             except IndexProblem as problem:
-                self.missing = {**self.missing, (model, kind): (str(problem), now)}
+                self.missing = {**self.missing, (model, kind): (self._public(str(problem)), now)}
                 continue
             searchers = {**loaded.searchers, model: lexical_only.with_index(index, lexical_only.lexical_weight)}
             self.kinds = {**self.kinds, kind: dataclasses.replace(loaded, searchers=searchers)}
@@ -223,21 +248,36 @@ class Backend:
                            "hybrid and lexical searches answer with BM25 meanwhile", 30)
         return searcher
 
+    @contextlib.contextmanager
+    def _admitted(self) -> Iterator[None]:
+        """Count a search in, or refuse it with a 503 and `Retry-After` when `search_queue` are
+        already in (queued or running): a burst is shed at once, not left to time out. Used on the
+        event loop only, so the count needs no lock."""
+        if self.in_flight >= self.settings.search_queue:
+            raise NotReady("the server is busy; retry shortly", retry_after=1)
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
     async def search(self, kind: str, text: str, model: str | None, mode: str, page: int, page_size: int,
                      filters: Filters, encode: AsyncEncode, legacy: bool = False, understand: bool = True,
                      ignore_cues: tuple[str, ...] = ()) -> Answer:
         """Search one kind; `encode` is awaited only when the mode needs a vector. `understand`
-        False searches the text as typed, with no cues; `ignore_cues` drops some of them."""
+        False searches the text as typed, with no cues; `ignore_cues` drops some of them.
+
+        Understanding and scoring run in the search threads, never on the event loop: a long or
+        hostile description costs its own request time, not every other client's."""
         started = time.perf_counter()
         name, substituted = self.model_for(model, legacy)
         loaded = self.loaded(kind)
         searcher = self.searcher(loaded, name, kind, needs_vectors=mode == "dense")
-        query = Query.parse(text, mode, searcher.names, understand)
-        query = query.with_cues(query.cues.without(ignore_cues))
-        if query.needs_vector and not searcher.has_vectors:  # hybrid while the index builds
-            query = dataclasses.replace(query, mode="lexical")
-        vector = await encode(name, query.text) if query.needs_vector else None
-        result = searcher.search(query, vector, page, page_size, filters)
+        loop = asyncio.get_running_loop()
+        with self._admitted():
+            query = await loop.run_in_executor(self.pool, _parsed, searcher, text, mode, understand, ignore_cues)
+            vector = await encode(name, query.text) if query.needs_vector else None
+            result = await loop.run_in_executor(self.pool, searcher.search, query, vector, page, page_size, filters)
         log.info("search kind=%s model=%s%s mode=%s page=%d size=%d query_chars=%d results=%d total=%d in %.1f ms",
                  kind, name, " (substituted)" if substituted else "", query.mode, page, page_size, len(query.text),
                  result.positions.size, result.total, (time.perf_counter() - started) * 1000)

@@ -7,6 +7,9 @@ before any route runs, this middleware:
 - answers 413 for a body over `max_body_bytes` (from Content-Length at once, else while reading);
 - reads the body of a POST (bounded) and, for the v1 routes, requires JSON and validates it with
   the same pydantic model BentoML uses, so an invalid body is a 400 here and never reaches BentoML;
+- requires `Content-Type: application/json` on the legacy routes too (415 otherwise): a web page
+  can send `text/plain` from any visitor's browser without a CORS preflight, JSON it cannot;
+- answers a path no route serves with a 404 at once (random paths were the costliest requests);
 - rewrites any error answer that is not `{"error": ...}` JSON into that shape, keeping its status;
 - completes the OpenAPI document (`/docs.json`) with the routes BentoML does not declare.
 """
@@ -20,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from anisim.api.metrics import KNOWN_PATHS, STATIC_FOLDERS
 from anisim.api.openapi import complete
 from anisim.api.responses import send_error
 from anisim.api.schemas import parse_json, validated
@@ -31,6 +35,15 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+LEGACY_PATHS = frozenset({"/anisearchmodel/anime", "/anisearchmodel/manga"})
+
+
+def routed(path: str) -> bool:
+    """Whether some route may answer `path` (a known route, with a trailing slash that is
+    redirected, a static folder, a legacy kind): anything else is a 404 before routing."""
+    return path.rstrip("/") in KNOWN_PATHS or path == "/" or path.startswith((*STATIC_FOLDERS, "/anisearchmodel/"))
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -178,6 +191,8 @@ class RequestGuard:
         else:
             send = JsonErrors(CompleteDocs(send) if scope["path"] == "/docs.json" else send)
         try:
+            if not routed(scope["path"]):
+                raise NotFound(_MESSAGES[NotFound.status])  # at once: no router, no exception chain
             receive = await self._checked(scope, receive)
         except AnisimError as problem:
             await send_error(send, problem)
@@ -192,7 +207,8 @@ class RequestGuard:
         if scope["method"] != "POST":
             return receive
         model = self.json_bodies.get(scope["path"])
-        if model is not None and _header(scope, b"content-type").split(";")[0].strip().lower() != "application/json":
+        json_only = model is not None or scope["path"] in LEGACY_PATHS
+        if json_only and _header(scope, b"content-type").split(";")[0].strip().lower() != "application/json":
             raise UnsupportedMediaType(_MESSAGES[UnsupportedMediaType.status])
         body = await read_body(receive, self.limit)
         if model is not None:

@@ -22,7 +22,9 @@ import httpx
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
+from mcp_types.jsonrpc import INVALID_PARAMS
 from pydantic import Field, ValidationError
 
 from anisim.api.schemas import one_line
@@ -197,12 +199,26 @@ async def _known_types(door: Door, kind: str, types: list[str] | None) -> None:
         raise ToolError(f"unknown {kind} type; use any of: {', '.join(sorted(known.values()))}")
 
 
+NAME_PREFIX = 40  # characters of a client's unknown name that an error may quote
+
+
+def _prefix(name: str) -> str:
+    """A client-sent name as an error may quote it: its first characters, escaped (no newline)."""
+    return ascii(name[:NAME_PREFIX]) + ("…" if len(name) > NAME_PREFIX else "")
+
+
 class _OneLineErrors(MCPServer):
     """The SDK's server, with an argument that fails its schema reported as the v1 API reports a
     field: one line naming it, never the value sent (the SDK's own message is pydantic's, several
-    lines long, and repeats the input)."""
+    lines long, and repeats the input). An unknown tool, prompt or resource is a JSON-RPC "invalid
+    params" error that names what there is, and an unknown tool a tool error that quotes at most a
+    short, escaped prefix of its name (the SDK echoed a 60 KB name back, answered an unknown prompt
+    with code 0, and logged it with its traceback)."""
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        if self._tool_manager.get_tool(name) is None:
+            tools = ", ".join(tool.name for tool in self._tool_manager.list_tools())
+            raise ToolError(f"unknown tool {_prefix(name)}; the tools are: {tools}")
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as problem:
@@ -210,6 +226,12 @@ class _OneLineErrors(MCPServer):
             if isinstance(cause, ValidationError):
                 raise ToolError(one_line(cause)) from cause  # the SDK then logs field names only
             raise
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+        raise MCPError(code=INVALID_PARAMS, message="unknown prompt; this server has no prompts, only tools")
+
+    async def read_resource(self, uri: Any, context: Any = None) -> Any:
+        raise MCPError(code=INVALID_PARAMS, message="unknown resource; this server has no resources, only tools")
 
 
 def build_server(door: Door) -> MCPServer:

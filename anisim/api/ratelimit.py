@@ -4,11 +4,18 @@ Off unless `Settings.rate_limit` (`ANISIM_RATE_LIMIT`, requests per second per c
 loopback clients are exempt unless `ANISIM_RATE_LIMIT_LOCAL=1`, so local development and
 benchmarks are never limited.
 An over-limit request gets 429 with a JSON error and `Retry-After`, before any work is done.
-The client is the connection's address: behind a proxy, configure the proxy to limit instead.
+
+The client is the connection's address. Only a connection from a proxy listed in
+`ANISIM_TRUSTED_PROXIES` (addresses or networks; none by default) may name another client, in
+`X-Forwarded-For`: the client is then the last address in it that is not a trusted proxy. A
+forwarded request is never exempt as loopback, so no header can claim the exemption. (uvicorn,
+as BentoML starts it, would take the header from 127.0.0.1 itself; `service.py` turns that off, so
+this is the one place that decides.)
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -46,6 +53,34 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(addresses: tuple[str, ...]) -> tuple[Network, ...]:
+    """`ANISIM_TRUSTED_PROXIES`' entries as networks ("10.0.0.5" is 10.0.0.5/32); a malformed one is an error."""
+    return tuple(ipaddress.ip_network(a, strict=False) for a in addresses)
+
+
+def _within(address: str, trusted: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def client_of(scope: Scope, trusted: tuple[Network, ...]) -> tuple[str, bool]:
+    """(the client's address, whether a trusted proxy's `X-Forwarded-For` named it)."""
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    if not trusted or not _within(peer, trusted):
+        return peer, False
+    chain = [a.strip() for name, value in scope.get("headers") or [] if name == b"x-forwarded-for"
+             for a in value.decode("latin-1").split(",") if a.strip()]
+    if not chain:
+        return peer, False
+    return next((a for a in reversed(chain) if not _within(a, trusted)), chain[0]), True
+
+
 class RateLimitMiddleware:
     """Limits HTTP requests per client address, as the settings say (read once, at start)."""
 
@@ -55,14 +90,15 @@ class RateLimitMiddleware:
         self.rate = settings.rate_limit
         self.burst = settings.rate_burst or max(self.rate, 1.0)
         self.limit_loopback = settings.rate_limit_local
+        self.trusted = networks(settings.trusted_proxies)
         self.buckets: dict[str, TokenBucket] = {}
 
     def _wait(self, scope: Scope) -> float:
         path = scope.get("path", "")
         if self.rate <= 0 or scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
             return 0.0
-        client = (scope.get("client") or ("unknown", 0))[0]
-        if not self.limit_loopback and client.startswith(LOOPBACK):
+        client, forwarded = client_of(scope, self.trusted)
+        if not self.limit_loopback and not forwarded and client.startswith(LOOPBACK):
             return 0.0
         if len(self.buckets) >= MAX_TRACKED_CLIENTS:
             self.buckets.clear()

@@ -63,9 +63,13 @@ def one_line(error: ValidationError) -> str:
 
 
 def parse_json(body: bytes) -> object:
-    """Parse a JSON body, or raise RequestError (deep nesting and huge numbers included)."""
+    """Parse a JSON body, or raise RequestError (deep nesting and huge numbers included). Only
+    UTF-8 without a byte-order mark (RFC 8259): `json.loads` would also take UTF-16 and a BOM, which
+    BentoML's own parser then refuses with a message naming its internals."""
+    if body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        raise RequestError("request body must be JSON in UTF-8, without a byte-order mark")
     try:
-        return json.loads(body)
+        return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise RequestError("request body is not valid JSON") from None
     except (RecursionError, ValueError):
