@@ -178,7 +178,7 @@ def test_mcp_writes_no_client_text_to_the_log_and_echoes_no_name(served):
     headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
     name = "x\n2026-12-07 00:00:00 INFO anisim.api: FORGED line " + "q" * 40_000
     calls = [("prompts/get", {"name": name}), ("resources/read", {"uri": f"anisim://{name}"}),
-             ("tools/call", {"name": name, "arguments": {}})]
+             ("tools/call", {"name": name, "arguments": {}}), (name, {})]
     before = log_path.stat().st_size
     with httpx.Client(timeout=30) as client:
         for number, (method, params) in enumerate(calls, 1):
@@ -188,8 +188,8 @@ def test_mcp_writes_no_client_text_to_the_log_and_echoes_no_name(served):
             answer = response.json()
             if method == "tools/call":  # a tool error, quoting at most an escaped prefix of the name
                 assert answer["result"]["isError"] and "\\n" in answer["result"]["content"][0]["text"]
-            else:
-                assert answer["error"]["code"] == -32602, response.text[:300]
+            else:  # an unknown method is "method not found"; an unknown prompt or resource, "invalid params"
+                assert answer["error"]["code"] == (-32602 if method in ("prompts/get", "resources/read") else -32601)
     time.sleep(0.5)
     written = log_path.read_text()[before:]
     assert "FORGED" not in written and "qqqq" not in written

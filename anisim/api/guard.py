@@ -145,22 +145,34 @@ class JsonErrors(BufferedAnswer):
 
 
 class JsonRpcErrors(BufferedAnswer):
-    """An error answer on the MCP route keeps JSON-RPC's shape, with a one-line message for its
-    code and no `data` (what the SDK puts there can repeat the request)."""
+    """Every JSON-RPC error on the MCP route, whatever its HTTP status, keeps JSON-RPC's shape with
+    a one-line message for its code and no `data` (where the SDK puts what the request named: an
+    unknown method's 40 KB name came back whole); other answers pass unchanged."""
 
     def wants(self, status: int) -> bool:
-        return status >= 300 and status != 304
+        return status != 304
 
     def rewrite(self, status: int, body: bytes) -> bytes:
         try:
             payload = json.loads(body)
         except ValueError:
             payload = None
-        error = payload.get("error") if isinstance(payload, dict) else None
-        code = error.get("code") if isinstance(error, dict) and isinstance(error.get("code"), int) else -32600
-        message = _RPC_MESSAGES.get(code, _message_for(status))
-        request_id = payload.get("id") if isinstance(payload, dict) else None
-        return json.dumps({"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}).encode()
+        if status < 300:
+            answers = payload if isinstance(payload, list) else [payload]
+            if not any(isinstance(a, dict) and "error" in a for a in answers):
+                return body
+            cleaned = [_rpc_error(a, status) if isinstance(a, dict) and "error" in a else a for a in answers]
+            return json.dumps(cleaned if isinstance(payload, list) else cleaned[0]).encode()
+        return json.dumps(_rpc_error(payload, status)).encode()
+
+
+def _rpc_error(payload: object, status: int) -> dict[str, Any]:
+    """A JSON-RPC error answer as sent: its id and code, the code's one-line message, no data."""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    code = error.get("code") if isinstance(error, dict) and isinstance(error.get("code"), int) else -32600
+    request_id = payload.get("id") if isinstance(payload, dict) else None
+    message = _RPC_MESSAGES.get(code, _message_for(status) if status >= 300 else "error")
+    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
 
 
 class CompleteDocs(BufferedAnswer):

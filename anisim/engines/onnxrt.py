@@ -43,6 +43,21 @@ def _tokenizer(path: str, max_tokens: int) -> Tokenizer:
     return tokenizer
 
 
+CHARS_PER_TOKEN = 4  # about, for English prose and MiniLM's word pieces
+
+
+def _runs(order: list[int], lengths: list[int], size: int) -> list[list[int]]:
+    """The texts, longest first, in runs of at most `size` whose longest is at most twice its
+    shortest: a batch is padded to its longest text, so a 5,000-character post in a batch of
+    short queries made each of them cost a whole window (the service's batches mix both)."""
+    runs: list[list[int]] = []
+    for i in order:
+        if not runs or len(runs[-1]) == size or 2 * max(lengths[i], 1) < lengths[runs[-1][0]]:
+            runs.append([])
+        runs[-1].append(i)
+    return runs
+
+
 class OnnxEngine:
     """A model's ONNX export, loaded once into an ONNX Runtime session on the CPU."""
 
@@ -89,8 +104,10 @@ class OnnxEngine:
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         size = batch_size or self.batch_size
         stripped = [text.strip() for text in texts]
-        order = [int(i) for i in np.argsort([-len(text) for text in stripped], kind="stable")]
-        rows = [order[start:start + size] for start in range(0, len(order), size)]
+        # characters as a proxy for tokens, up to where the model's window cuts every text alike
+        lengths = [min(len(text), CHARS_PER_TOKEN * self.max_seq_length) for text in stripped]
+        order = [int(i) for i in np.argsort([-n for n in lengths], kind="stable")]
+        rows = _runs(order, lengths, size)
         batches = [[stripped[i] for i in batch] for batch in rows]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         n = min(self.runners, len(rows))
