@@ -17,16 +17,13 @@ import argparse
 import time
 
 import numpy as np
-from tune_priors import FORMS, REAL_POSTS, QuerySet, ranks, score_set
+from tune_priors import FORMS, REAL_POSTS, QuerySet, ranks, score_set, tuned_setup
 
-from anisim.encoder import Embedder
 from anisim.evaluation import load_queries, summarize
 from anisim.lexical import LexicalScorer, item_documents
-from anisim.models import TUNED, resolve
 from anisim.pairs import in_split
 from anisim.priors import WEIGHTS
 from anisim.search import Query, Searcher, scaled
-from anisim.settings import Settings
 
 MAX_EPISODE_WORDS = 200  # about the model's 256-token window
 
@@ -53,10 +50,7 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, default=30.0, help="stop after this long")
     args = parser.parse_args()
     deadline = time.monotonic() + 60 * args.max_minutes
-    settings = Settings.from_env()
-    spec = resolve(TUNED)
-    encode = Embedder.for_settings(spec, settings).encode
-    searcher = Searcher.open("anime", spec, settings.home)
+    settings, encode, searcher = tuned_setup("anime")
     episodes = episode_texts(searcher)
     print(f"{len(episodes):,} titles with episode titles; encoding them", flush=True)
     positions = np.array(sorted(episodes))

@@ -18,15 +18,12 @@ import dataclasses
 import time
 
 import numpy as np
-from tune_priors import FORMS, REAL_POSTS, QuerySet, ranks, score_set
+from tune_priors import FORMS, REAL_POSTS, QuerySet, ranks, score_set, tuned_setup
 
-from anisim.encoder import Embedder
 from anisim.evaluation import load_queries, summarize
-from anisim.models import TUNED, resolve
 from anisim.pairs import in_split
 from anisim.priors import WEIGHTS, popularity
 from anisim.search import Searcher
-from anisim.settings import Settings
 
 WEIGHT_GRID = (0.32, 0.24, 0.16, 0.08)
 FLOOR_QUANTILE = 0.10
@@ -45,10 +42,7 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, default=20.0, help="stop after this long (scoring is most of it)")
     args = parser.parse_args()
     deadline = time.monotonic() + 60 * args.max_minutes
-    settings = Settings.from_env()
-    spec = resolve(TUNED)
-    encode = Embedder.for_settings(spec, settings).encode
-    searcher = Searcher.open("anime", spec, settings.home)
+    settings, encode, searcher = tuned_setup("anime")
     queries = load_queries(settings.eval_dir / "anime_dev.jsonl")
     sets: list[QuerySet] = []
     for split in ("train", "validation"):

@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,13 @@ def score_set(name: str, searcher: Searcher, encode, queries: list[dict], form: 
     lexical = np.stack([scaled(searcher.lexical.scores(q.text)) for q in parsed])
     answers = np.array([int(searcher.catalog.position[q["id"]]) for q in queries])
     return QuerySet(name, dense, lexical, [q.cues for q in parsed], answers)
+
+
+def tuned_setup(kind: str) -> tuple[Settings, Callable[[list[str]], np.ndarray], Searcher]:
+    """What a trial scores with: the settings, the tuned model's encode, and its searcher of `kind`."""
+    settings = Settings.from_env()
+    spec = resolve(TUNED)
+    return settings, Embedder.for_settings(spec, settings).encode, Searcher.open(kind, spec, settings.home)
 
 
 def ranks(qs: QuerySet, searcher: Searcher, weights: PriorWeights) -> np.ndarray:

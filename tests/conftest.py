@@ -20,6 +20,22 @@ SETTINGS = Settings.from_env()
 SERVED = (TUNED, MINILM)  # the tuned default and the stock model, each with its own index
 
 
+@contextmanager
+def tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `folder` (root only; unmounted afterwards), or a skip naming
+    the refusal: where the fault tests fill a disk."""
+    import subprocess
+    folder.mkdir()
+    command = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)]
+    refused = subprocess.run(command, capture_output=True, text=True)
+    if refused.returncode:
+        pytest.skip(f"`{' '.join(command)}` was refused: {refused.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
 @pytest.fixture(scope="session")
 def catalogs() -> dict[str, Catalog]:
     return {kind: build_catalog(SETTINGS.data_dir, kind)[0] for kind in KINDS}

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import tmpfs
 
 from anisim.api.backend import Backend
 from anisim.catalog import load_catalog
@@ -231,15 +232,9 @@ def test_a_manifest_with_an_invalid_utf8_byte_is_repaired_by_prepare(manifest, t
 
 @pytest.fixture()
 def small_disk(tmp_path):
-    """A 200 MB tmpfs (needs root to mount; unmounted afterwards), or a skip naming the refusal."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    command = ["mount", "-t", "tmpfs", "-o", "size=200m", "tmpfs", str(mount)]
-    refused = subprocess.run(command, capture_output=True, text=True)
-    if refused.returncode:
-        pytest.skip(f"`{' '.join(command)}` was refused: {refused.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=True)
+    """A 200 MB tmpfs (`conftest.tmpfs`)."""
+    with tmpfs(tmp_path / "disk", "200m") as mount:
+        yield mount
 
 
 def test_a_full_disk_ends_prepare_with_one_line_and_keeps_the_home(small_disk, sources, healthy, healthy_answers,

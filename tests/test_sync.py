@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import tmpfs
 from jikan_standin import Fault, JikanStandIn, busiest, titles_of
 
 from anisim.catalog import build_catalog
@@ -113,10 +114,15 @@ def test_a_full_then_incremental_sync_fills_a_searchable_catalog_within_the_rate
     report = sync("anime", out, client)
     assert report.mode == "incremental" and report.new == 30
     assert any("/seasons/now" in path for _, path in server.log)
+    top = max(server.titles["manga"])
+    server.titles["manga"].update({top + i: {**t, "mal_id": top + i} for i, t in enumerate(served_titles["manga"][:5], 1)})
+    manga = sync("manga", out, client)
+    assert manga.mode == "incremental" and manga.new == 5 and manga.pages == 1
+    assert sorted(stored(out, "manga")) == sorted(server.titles["manga"])
     served_now = list(server.titles["anime"].values())
     assert sorted(stored(out, "anime")) == sorted(server.titles["anime"])
     assert_catalog_matches(out, "anime", served_now)
-    assert_catalog_matches(out, "manga", served_titles["manga"])
+    assert_catalog_matches(out, "manga", list(server.titles["manga"].values()))
 
     # the rate, from the server's own log
     assert len(server.log) > 60
@@ -272,15 +278,9 @@ def test_a_sync_killed_anywhere_resumes_and_loses_or_doubles_nothing(served_titl
 
 @pytest.fixture()
 def small_disk(tmp_path):
-    """A 2 MB tmpfs (needs root to mount; unmounted afterwards), or a skip naming the refusal."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    command = ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)]
-    refused = subprocess.run(command, capture_output=True, text=True)
-    if refused.returncode:
-        pytest.skip(f"`{' '.join(command)}` was refused: {refused.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=True)
+    """A 2 MB tmpfs (`conftest.tmpfs`)."""
+    with tmpfs(tmp_path / "disk", "2m") as mount:
+        yield mount
 
 
 def test_a_full_disk_is_one_line_and_the_stored_titles_stay_whole(served_titles, standin, small_disk):
