@@ -124,8 +124,8 @@ def _cmd_eval(args: argparse.Namespace) -> None:
 def _cmd_mcp(args: argparse.Namespace) -> None:
     import asyncio
 
-    from anisim.api.mcp import HttpDoor, build_server
-    asyncio.run(build_server(HttpDoor(args.url)).run_stdio_async())
+    from anisim.api.mcp import HttpDoor, build_server, run_stdio
+    asyncio.run(run_stdio(build_server(HttpDoor(args.url))))
 
 
 def train_settings(args: argparse.Namespace) -> TrainSettings:

@@ -5,6 +5,7 @@ themselves come from `scripts/abuse.py` (docs/reliability.md)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import statistics
 import string
@@ -224,3 +225,37 @@ def test_the_page_sends_security_headers(asgi_client):
         assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
         assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
         assert headers["referrer-policy"]
+
+
+def test_mcp_over_stdio_answers_every_line_it_cannot_read(served):
+    """The SDK's stdio transport dropped garbage, a half-sent line, a batch and a request with an
+    object for id without a word, so a client waiting for an answer waited for ever."""
+    import subprocess
+    import sys
+    _, url, _ = served
+    process = subprocess.Popen([sys.executable, "-m", "anisim.cli", "mcp", "--url", url], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = {"garbage\n": -32700, '{"jsonrpc": "2.0", "id": 1, "method": "tools/li\n': -32700,
+             '[{"jsonrpc": "2.0", "id": 2, "method": "ping"}]\n': -32600,
+             '{"jsonrpc": "2.0", "id": {"a": 1}, "method": "ping"}\n': -32600}
+    try:
+        for line, code in lines.items():
+            process.stdin.write(line)
+            process.stdin.flush()
+            answer = json.loads(process.stdout.readline())
+            assert answer["id"] is None and answer["error"]["code"] == code, (line, answer)
+        process.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 3, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}) + "\n")
+        process.stdin.flush()
+        assert json.loads(process.stdout.readline())["id"] == 3  # and it still serves
+    finally:
+        process.stdin.close()
+        process.wait(timeout=20)
+
+
+def test_an_mcp_request_with_an_object_for_id_is_an_error_not_a_silent_202(served):
+    _, url, _ = served
+    response = httpx.post(f"{url}/mcp", json={"jsonrpc": "2.0", "id": {"a": 1}, "method": "tools/list"},
+                          headers={"Accept": "application/json, text/event-stream"}, timeout=10)
+    assert response.status_code == 400 and response.json()["error"]["code"] == -32600
+    assert response.json()["id"] is None

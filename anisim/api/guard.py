@@ -27,7 +27,7 @@ from anisim.api.metrics import KNOWN_PATHS, STATIC_FOLDERS
 from anisim.api.openapi import complete
 from anisim.api.responses import send_error
 from anisim.api.schemas import parse_json, validated
-from anisim.errors import AnisimError, MethodNotAllowed, NotFound, PayloadTooLarge, UnsupportedMediaType
+from anisim.errors import AnisimError, MethodNotAllowed, NotFound, PayloadTooLarge, RequestError, UnsupportedMediaType
 from anisim.settings import Settings
 
 Scope = dict[str, Any]
@@ -38,6 +38,20 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 LEGACY_PATHS = frozenset({"/anisearchmodel/anime", "/anisearchmodel/manga"})
+
+
+def forbidden_rpc_id(body: str | bytes) -> bool:
+    """Whether a body is a JSON object whose `id` JSON-RPC forbids (an object, a list, true): the
+    MCP SDK reads such a request as a notification and answers nothing."""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(message, dict) or "id" not in message:
+        return False
+    request_id = message["id"]
+    return not (request_id is None or isinstance(request_id, str)
+                or (isinstance(request_id, int) and not isinstance(request_id, bool)))
 
 
 def routed(path: str) -> bool:
@@ -225,6 +239,8 @@ class RequestGuard:
         body = await read_body(receive, self.limit)
         if model is not None:
             validate_json_body(body, model)
+        if scope["path"] == JSON_RPC_PATH and forbidden_rpc_id(body):
+            raise RequestError("a request id must be a string, a number or null")  # sent as JSON-RPC -32600
         return _replay(body, receive)
 
 

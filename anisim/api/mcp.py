@@ -15,18 +15,24 @@ is the v1 API's message; the server keeps serving.
 from __future__ import annotations
 
 import contextlib
+import io
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
+import anyio
 import httpx
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.stdio import stdio_server
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
 from mcp_types import CallToolResult, TextContent
-from mcp_types.jsonrpc import INVALID_PARAMS
+from mcp_types.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
 from pydantic import Field, ValidationError
 
+from anisim.api.guard import forbidden_rpc_id
 from anisim.api.schemas import one_line
 from anisim.errors import AnisimError
 
@@ -295,6 +301,58 @@ def build_server(door: Door) -> MCPServer:
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=facets)
 
     return server
+
+
+async def run_stdio(server: MCPServer) -> None:
+    """Serve `server` on stdin and stdout, answering every line the SDK cannot read (not JSON, a
+    half-sent line, a batch, not a JSON-RPC message) with a JSON-RPC error of id null, -32700 or
+    -32600: the SDK's stdio transport drops such a line silently, and a client waiting for an
+    answer waits for ever."""
+    stdin = anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace"))
+    async with stdio_server(stdin=_IdChecked(stdin)) as (read_stream, write_stream):  # type: ignore[arg-type]
+        relay_send, relay_receive = anyio.create_memory_object_stream(0)
+
+        async def relay() -> None:
+            async with relay_send:
+                async for item in read_stream:
+                    if isinstance(item, Exception):
+                        code = PARSE_ERROR if _not_json(item) else INVALID_REQUEST
+                        message = "parse error: the line is not JSON" if code == PARSE_ERROR else \
+                            "not a valid JSON-RPC message (one request per line; no batches)"
+                        await write_stream.send(SessionMessage(JSONRPCError(
+                            jsonrpc="2.0", id=None, error=ErrorData(code=code, message=message))))
+                        continue
+                    await relay_send.send(item)
+
+        lowlevel = server._lowlevel_server
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(relay)
+            await lowlevel.run(relay_receive, write_stream, lowlevel.create_initialization_options())
+            tasks.cancel_scope.cancel()
+
+
+NOT_A_MESSAGE = '{"anisim": "a request id must be a string, a number or null"}\n'
+
+
+class _IdChecked:
+    """stdin's lines, where a request whose id JSON-RPC forbids (an object, a list, true) becomes a
+    line that is no message, so it is answered with -32600: the SDK read it as a notification and
+    answered nothing (over HTTP, a silent 202)."""
+
+    def __init__(self, lines: Any) -> None:
+        self.lines = lines
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._checked()
+
+    async def _checked(self) -> AsyncIterator[str]:
+        async for line in self.lines:
+            yield NOT_A_MESSAGE if forbidden_rpc_id(line) else line
+
+
+def _not_json(problem: Exception) -> bool:
+    """Whether the SDK failed to read a line because it is not JSON at all (else: not a message)."""
+    return isinstance(problem, ValidationError) and any(e["type"] == "json_invalid" for e in problem.errors())
 
 
 def mount_app(door: Door) -> Starlette:
