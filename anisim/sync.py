@@ -71,11 +71,10 @@ class SyncReport:
 class _Crawl:
     """One run over one kind: fetch, check, journal, checkpoint, in that order for every page."""
 
-    def __init__(self, store: SyncStore, client: JikanClient, report: SyncReport, deadline: float | None,
-                 bar: tqdm) -> None:
-        self.store, self.client, self.report, self.deadline, self.bar = store, client, report, deadline, bar
-        self.state = store.state()
-        self.known = set(store.records())
+    def __init__(self, store: SyncStore, state: dict, known: set[int], client: JikanClient, report: SyncReport,
+                 deadline: float | None, bar: tqdm) -> None:
+        self.store, self.state, self.known = store, state, known
+        self.client, self.report, self.deadline, self.bar = client, report, deadline, bar
 
     def out_of_time(self, where: str) -> bool:
         if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -191,7 +190,7 @@ def sync(kind: str, sources: Path, client: JikanClient, full: bool = False,
          max_minutes: float | None = None) -> SyncReport:
     """Crawl one kind into `<sources>/<kind>/jikan/` (`anisim.syncstore`) and compact it; returns the report."""
     store = SyncStore(sources, kind)
-    store.compact()  # what a killed run journalled, first
+    known = store.compact()  # what a killed run journalled, first
     state = store.state()
     if full and "full" not in state and state.get("full_done"):
         state.pop("full_done")  # a forced full crawl starts again at page 1
@@ -200,7 +199,7 @@ def sync(kind: str, sources: Path, client: JikanClient, full: bool = False,
     report = SyncReport(kind, mode)
     deadline = time.monotonic() + max_minutes * 60 if max_minutes else None
     with tqdm(desc=f"{kind} sync ({mode})", unit="page", smoothing=0.1) as bar:
-        crawl = _Crawl(store, client, report, deadline, bar)
+        crawl = _Crawl(store, state, known, client, report, deadline, bar)
         try:
             if mode == "full":
                 crawl.full()
@@ -211,5 +210,5 @@ def sync(kind: str, sources: Path, client: JikanClient, full: bool = False,
         except SyncFailed as failure:
             raise SyncFailed(f"{kind} sync stopped: {failure}; the {report.new + report.updated:,} titles fetched are "
                              "kept: run the same command again to go on from the checkpoint") from None
-    report.stored = store.compact()
+    report.stored = len(store.compact())
     return report

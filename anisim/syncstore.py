@@ -67,9 +67,9 @@ class SyncStore:
                           "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
         checkpoint("sync-page-written")
 
-    def compact(self) -> int:
-        """Fold the journal into `titles.jsonl` (one atomic write), then drop the journal; the
-        number of titles stored."""
+    def compact(self) -> set[int]:
+        """Fold the journal into `titles.jsonl` (one atomic write), then drop the journal; the MAL
+        ids stored."""
         pages = self.pages()
         merged = self.records()
         if pages:
@@ -78,7 +78,7 @@ class SyncStore:
             checkpoint("sync-compacted")
             for page in pages:
                 page.unlink()
-        return len(merged)
+        return set(merged)
 
     def state(self) -> dict:
         """The checkpoint ({} before the first run)."""

@@ -89,6 +89,7 @@ class Backend:
         self.catalog_problems: dict[str, str] = {}
         # (model, kind) -> why its index is not loaded, and the manifest's mtime when last tried.
         self.missing: dict[tuple[str, str], tuple[str, float | None]] = {}
+        self.tried: dict[str, str] = {}  # kind -> the catalog generation last loaded or refused
         self.pool = ThreadPoolExecutor(settings.search_threads, thread_name_prefix="anisim-search")
         self.in_flight = 0  # searches admitted and not yet answered (`_admitted`)
         for kind in KINDS:
@@ -99,6 +100,7 @@ class Backend:
         started = time.perf_counter()
         try:
             generation = catalog_generation(self.settings.catalog_dir, kind)
+            self.tried = {**self.tried, kind: generation}
             catalog = load_catalog(self.settings.catalog_dir, kind)
             # BM25, priors and names are the catalog's: one searcher's worth, shared by the models
             lexical_only = Searcher(catalog, None, lexical=LexicalScorer.for_catalog(catalog, self.settings.home))
@@ -160,14 +162,14 @@ class Backend:
                 **{f"{kind} index of {model}": why for (model, kind), (why, _) in self.missing.items()}}
 
     def load_new_catalogs(self) -> None:
-        """Swap in each kind whose catalog generation changed since it was loaded (or that failed to load)."""
+        """Swap in each kind whose catalog generation changed since it was last tried: a generation
+        that failed to load is not read again every poll, only the next one."""
         for kind in KINDS:
-            loaded = self.kinds.get(kind)
             try:
                 generation = catalog_generation(self.settings.catalog_dir, kind)
             except (OSError, ValueError):
                 continue
-            if loaded is None or generation != loaded.generation:
+            if generation != self.tried.get(kind):
                 self._load(kind)
 
     def load_new_indexes(self) -> None:

@@ -216,10 +216,10 @@ def _prefix(name: str) -> str:
 class _OneLineErrors(MCPServer):
     """The SDK's server, with an argument that fails its schema reported as the v1 API reports a
     field: one line naming it, never the value sent (the SDK's own message is pydantic's, several
-    lines long, and repeats the input). An unknown tool, prompt or resource is a JSON-RPC "invalid
-    params" error that names what there is, and an unknown tool a tool error that quotes at most a
-    short, escaped prefix of its name (the SDK echoed a 60 KB name back, answered an unknown prompt
-    with code 0, and logged it with its traceback)."""
+    lines long, and repeats the input). An unknown prompt or resource is a JSON-RPC "invalid params"
+    error that says there are only tools, and an unknown tool a tool error that names the tools and
+    quotes at most a short, escaped prefix of the name sent (the SDK echoed a 60 KB name back,
+    answered an unknown prompt with code 0, and logged it with its traceback)."""
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         if self._tool_manager.get_tool(name) is None:
