@@ -3,12 +3,12 @@ help:   ## list the targets (instant)
 	@awk -F':.*## ' '/^[a-z-]+: .*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 serve:  ## install, build what is missing, serve on 127.0.0.1:3000 (first run ~2 min to answer, ~11 min to full)
 	bash scripts/serve.sh
-test:   ## install, then run the whole test suite (~10 min)
+test:   ## install, then the fast tier: unit, in-process ASGI and the small sample home, no server or image (~3 min)
 	bash scripts/test.sh
 lint:   ## ruff over the project, config in pyproject.toml (seconds)
 	bash scripts/setup.sh && .venv/bin/ruff check .
-check:  ## lint, then the whole test suite: what CI runs (~10 min)
-	$(MAKE) lint && $(MAKE) test
+check:  ## lint, then every test: servers, builds, images, the old front end; what CI runs (~10 min)
+	$(MAKE) lint && bash scripts/test.sh -m ""
 eval:   ## retrieval quality, stock vs tuned, synthetic validation split and real posts (~5 min)
 	bash scripts/setup.sh && .venv/bin/python scripts/eval_all.py
 bench:  ## the performance benchmark, docs/performance.md's table (~4 min)

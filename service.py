@@ -144,8 +144,10 @@ class AniSearch:
                      filters: SearchFilters, understand: bool, ignore_cues: list[str]) -> SearchResponse:
         """Search titles of one kind by description. Filters apply before ranking, so pages stay full;
         what the description says about the title (type, era, maker) only raises scores."""
-        answer = await self.backend.search(kind, query, model, mode, page, page_size, filters.to_filters(),
-                                           self.encode_query, understand=understand, ignore_cues=tuple(ignore_cues))
+        request = SearchRequest.model_construct(kind=kind, query=query, page=page, page_size=page_size, model=model,
+                                                mode=mode, filters=filters, understand=understand,
+                                                ignore_cues=ignore_cues)  # validated by BentoML already
+        answer = await self.backend.search(request, self.encode_query)
         return self.backend.v1_response(kind, page, page_size, answer)
 
     @bentoml.api(route="/v1/similar", input_spec=SimilarRequest)

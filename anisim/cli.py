@@ -17,8 +17,9 @@ from pathlib import Path
 from anisim.engines import ENGINES
 from anisim.errors import AnisimError
 from anisim.index import DEFAULT_PASSAGE_WORDS
+from anisim.limits import KINDS
 from anisim.pairs import SPLITS
-from anisim.settings import DEFAULT_MODE, KINDS, MODES, PREPARE_STEPS, Settings
+from anisim.settings import DEFAULT_MODE, MODES, PREPARE_STEPS, Settings
 from anisim.training_settings import RECIPE_FLAGS, RecipeFlag, TrainSettings
 
 SETTINGS = Settings.from_env()
@@ -88,7 +89,8 @@ def _cmd_search(args: argparse.Namespace) -> None:
     from anisim.api.records import RecordMaker
     from anisim.encoder import Embedder
     from anisim.models import resolve
-    from anisim.search import Query, Searcher
+    from anisim.query import Query
+    from anisim.search import Searcher
     spec = resolve(args.model)
     searcher = Searcher.open(args.kind, spec, args.home)
     encode = Embedder(spec, SETTINGS.engine, args.home, latency=True).encode
@@ -102,6 +104,7 @@ def _cmd_search(args: argparse.Namespace) -> None:
 def _cmd_eval(args: argparse.Namespace) -> None:
     from anisim.encoder import Embedder
     from anisim.evaluation import FORMS, evaluate, load_queries
+    from anisim.fusion import trial_fusion
     from anisim.models import resolve
     from anisim.pairs import in_split
     from anisim.search import Searcher
@@ -109,12 +112,15 @@ def _cmd_eval(args: argparse.Namespace) -> None:
     queries = in_split(load_queries(args.queries or SETTINGS.eval_dir / f"{args.kind}_dev.jsonl"),
                        args.kind, args.split)
     searcher = Searcher.open(args.kind, spec, args.home)  # read-only: a missing index says how to build it
+    if args.ranking:
+        searcher = searcher.with_fusion(trial_fusion(args.ranking, args.kind))
     report = evaluate(searcher, Embedder(spec, SETTINGS.engine, args.home).encode, queries, args.mode)
     if args.json:
         print(json.dumps({**report, "split": args.split}))
         return
-    print(f"{report['kind']} / {report['model']} / {report['mode']} / {args.split} split: {report['n']:,} queries "
-          f"({report['missing_answers']} answers not in the catalog)")
+    ranking = f" / ranking {args.ranking}" if args.ranking else ""
+    print(f"{report['kind']} / {report['model']} / {report['mode']}{ranking} / {args.split} split: {report['n']:,} "
+          f"queries ({report['missing_answers']} answers not in the catalog)")
     print(f"{'form':<8} {'recall@1':>9} {'recall@10':>10} {'recall@100':>11} {'mrr@10':>8}")
     for form in (f for f in FORMS if f in report):
         m = report[form]
@@ -265,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dev queries of all titles, or only those of the train / validation split (see anisim.pairs)")
     p.add_argument("--model", **model)
     p.add_argument("--mode", choices=MODES, default=DEFAULT_MODE)
+    p.add_argument("--ranking", type=Path, default=None,
+                   help="a ranking file (anisim/fusion.toml's shape) to try instead of the kind's own: a trial "
+                        "without a code change (scripts/trials/)")
     _home(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_eval)

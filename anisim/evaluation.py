@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from anisim.errors import AnisimError
-from anisim.search import Encode, Query, Searcher
+from anisim.query import Query
+from anisim.search import Encode, Searcher
 
 FORMS = ("query", "short", "noname")
 

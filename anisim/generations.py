@@ -60,11 +60,6 @@ def stage(folder: Path, write: Callable[[Path], None], manifest: dict, point: st
     return Staged(folder, {**manifest, "generation": generation, "files": files}, point)
 
 
-def publish(folder: Path, write: Callable[[Path], None], manifest: dict, point: str) -> dict:
-    """Stage a generation and switch to it at once; returns the manifest written."""
-    return stage(folder, write, manifest, point).switch()
-
-
 def read_manifest(folder: Path) -> dict:
     """The manifest of `folder`'s current generation; FileNotFoundError when there is none,
     Unreadable when it is damaged (not UTF-8, not JSON, not a manifest)."""

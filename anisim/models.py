@@ -30,7 +30,6 @@ class ModelSpec:
     aliases: tuple[str, ...] = ()
     package: str | None = None  # the installed package that ships the (base) weights, if any
     adapter: str | None = None  # a LoRA adapter folder under anisim/weights/, merged into the base
-    lexical_weight: float = 0.3  # hybrid search's BM25 weight, tuned on the dev sets for this model
 
     @property
     def weights_path(self) -> Path | None:

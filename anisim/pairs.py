@@ -34,8 +34,9 @@ import numpy as np
 
 from anisim.catalog import Catalog
 from anisim.index import DEFAULT_PASSAGE_WORDS, passages
+from anisim.query import Query
 from anisim.ranking import top_positions
-from anisim.search import Encode, Query, Searcher
+from anisim.search import Encode, Searcher
 from anisim.text import clean_query, sentences, without_names
 
 VALIDATION_PERCENT = 30

@@ -19,8 +19,9 @@ from anisim.engines import export_is_current, onnx_dir
 from anisim.errors import IndexProblem
 from anisim.index import DEFAULT_PASSAGE_WORDS, PASSAGES_PER_SYNOPSIS, load_index, stage_index
 from anisim.lexical import LexicalScorer
+from anisim.limits import KINDS
 from anisim.models import ModelSpec
-from anisim.settings import KINDS, Settings
+from anisim.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,13 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Match:
-    """Why a result is there: the text that scored best (a synopsis or a passage of one) and the
-    synopsis it belongs to (a row number of `catalog.synopses`)."""
+    """Why a result is there: the text that scored best (a synopsis or a passage of one), the row
+    of `catalog.synopses` it belongs to, and which term it earned: "meaning" (the dense cosine) or
+    "words" (BM25); None where no search said (a title shown on its own)."""
 
     text: str
-    synopsis: int
+    synopsis_row: int
+    by: str | None = None
 
 
 @dataclass(frozen=True)

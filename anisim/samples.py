@@ -15,8 +15,9 @@ from pathlib import Path
 from anisim.catalog import Catalog, build_catalog, save_catalog
 from anisim.encoder import Embedder
 from anisim.evaluation import load_queries
+from anisim.limits import KINDS
 from anisim.models import resolve
-from anisim.settings import KINDS, Settings
+from anisim.settings import Settings
 
 FRIEREN = 52991
 SOLO_LEVELING = 121496  # a manhwa, from the manhwa CSV

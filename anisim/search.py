@@ -1,15 +1,10 @@
 """Search one catalog: dense, lexical (BM25) or hybrid scores, filters, exact pages.
 
-Hybrid is a convex combination of the dense cosine and the BM25 score scaled by the query's best
-BM25 score, plus the priors (`anisim.priors`: popularity, a franchise's main entry, and how well a
-title fits the description's cues), divided by the largest total the priors can add so it stays in
-[-1, 1] and shows as a similarity. The weights were tuned on the dev sets (docs/quality.md).
-
-One door: `Query.parse` cleans a user's text, splits it into the text to search and its cues
-(`anisim.understanding`) and checks the mode (a blank text or an unknown mode is a
-`RequestError`); `Searcher.search` takes that query (or the raw text) and either its vector or a
-function that encodes, so the service can batch encoding in its own process, `anisim eval`
-can encode in bulk, and the CLI can simply pass its model's `encode`.
+Hybrid weighs and adds the terms of `anisim.terms` (dense, BM25, the priors and how well a title
+fits the description's cues) as the kind's `anisim.fusion` says; dense and lexical are one term
+each. `Searcher.search` takes a `Query` (or the raw text) and either its vector or a function that
+encodes, so the service can batch encoding in its own process, `anisim eval` can encode in bulk,
+and the CLI can simply pass its model's `encode`.
 """
 
 from __future__ import annotations
@@ -18,87 +13,45 @@ import copy
 import dataclasses
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from anisim.catalog import Catalog, load_catalog
-from anisim.errors import IndexProblem, NotFound, RequestError
-from anisim.filters import Facets, Filters
+from anisim.columns import Columns
+from anisim.errors import IndexProblem, NotFound
+from anisim.filters import Filters
+from anisim.fusion import FUSIONS, Fusion
 from anisim.index import Index, load_index
 from anisim.lexical import LexicalScorer, item_documents
 from anisim.models import ModelSpec
-from anisim.priors import Priors
+from anisim.query import Query
 from anisim.ranking import Match, Page, page_of
-from anisim.settings import DEFAULT_MODE, MODES
 from anisim.similarity import DenseScorer
-from anisim.text import clean_query
-from anisim.understanding import NO_CUES, NO_NAMES, Cues, Names, name_word, understand
+from anisim.terms import catalog_terms
+from anisim.understanding import Names, name_word
 
-HYBRID_LEXICAL_WEIGHT = 0.3
 _LOWER_WORD = re.compile(r"(?<![\w-])[a-z][a-z'-]+(?![\w-])")
 _NAME_WORD = re.compile(r"(?<![\w-])[A-Z][\w-]+")  # a capitalised word, as names are written
 Encode = Callable[[list[str]], np.ndarray]
 
 
-@dataclass(frozen=True)
-class Query:
-    """A cleaned, non-blank text to search, a known mode, and what the description said about the
-    title (no cues when it was not understood: the text as typed)."""
-
-    text: str
-    mode: str = DEFAULT_MODE
-    cues: Cues = NO_CUES
-
-    @classmethod
-    def parse(cls, raw: str, mode: str = DEFAULT_MODE, names: Names = NO_NAMES, understood: bool = True) -> Query:
-        """`names`: the catalog's maker names to look for (`Searcher.names`)."""
-        if mode not in MODES:
-            raise RequestError(f"unknown mode; use one of: {', '.join(MODES)}")
-        text = clean_query(raw, lines=understood)
-        if not text:
-            raise RequestError("the description is blank once markup and control characters are removed")
-        if not understood:
-            return cls(text, mode)
-        found = understand(text, names)
-        return cls(found.text, mode, found.cues)
-
-    def with_cues(self, cues: Cues) -> Query:
-        """The same query with other cues (a client removed some of them)."""
-        return dataclasses.replace(self, cues=cues)
-
-    @property
-    def needs_vector(self) -> bool:
-        return self.mode != "lexical"
-
-
-def scaled(lexical: np.ndarray) -> np.ndarray:
-    """BM25 scores divided by the query's best one, so they fall in [0, 1] like a similarity."""
-    best = float(lexical.max(initial=0.0))
-    return (lexical / best if best > 0 else lexical).astype(np.float32)
-
-
-def fuse(dense: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
-    """(1 - weight) * dense + weight * scaled(lexical)."""
-    return ((1.0 - weight) * dense + weight * scaled(lexical)).astype(np.float32)
-
-
 class Searcher:
     """Everything needed to answer queries over one catalog with one model's index."""
 
-    def __init__(self, catalog: Catalog, index: Index | None, lexical_weight: float = HYBRID_LEXICAL_WEIGHT,
-                 lexical: LexicalScorer | None = None) -> None:
-        """`index` None: BM25 only (the service answers so while a model's index is being built)."""
+    def __init__(self, catalog: Catalog, index: Index | None, lexical: LexicalScorer | None = None,
+                 fusion: Fusion | None = None) -> None:
+        """`index` None: BM25 only (the service answers so while a model's index is being built).
+        `fusion` None: the kind's own (`anisim/fusion.toml`)."""
         self.catalog = catalog
-        self.priors = Priors(catalog)  # the kind's tuned weights (`anisim.priors.WEIGHTS`)
-        self.names = catalog_names(catalog, self.priors)
+        self.columns = Columns(catalog)
+        self.fusion = FUSIONS[catalog.kind] if fusion is None else fusion
+        self.names = catalog_names(catalog, self.columns)
         self.index = index
-        self.lexical_weight = lexical_weight  # hybrid's BM25 weight, tuned per model (anisim.models)
         self.dense = DenseScorer(index, len(catalog.items)) if index else None
         self.lexical = lexical or LexicalScorer(item_documents(catalog))
-        self.facets = Facets(catalog)
+        self.terms = catalog_terms(self.columns, self.dense, self.lexical)
         item_ids = catalog.synopses["item_id"].to_numpy()
         self.synopsis_starts = np.searchsorted(item_ids, catalog.items["id"].to_numpy())  # per item position
         self.synopsis_ends = np.searchsorted(item_ids, catalog.items["id"].to_numpy(), side="right")
@@ -107,13 +60,20 @@ class Searcher:
     def open(cls, kind: str, spec: ModelSpec, home: Path) -> Searcher:
         """Load the catalog and index of `kind` (IndexProblem / SourceError say how to build them)."""
         catalog = load_catalog(home / "catalog", kind)
-        return cls(catalog, load_index(catalog, spec, home), spec.lexical_weight, LexicalScorer.for_catalog(catalog, home))
+        return cls(catalog, load_index(catalog, spec, home), LexicalScorer.for_catalog(catalog, home))
 
-    def with_index(self, index: Index | None, lexical_weight: float) -> Searcher:
-        """This searcher over another model's index (the catalog, BM25 and priors are shared)."""
+    def with_index(self, index: Index | None) -> Searcher:
+        """This searcher over another model's index (the catalog, BM25 and columns are shared)."""
         twin = copy.copy(self)
-        twin.index, twin.lexical_weight = index, lexical_weight
+        twin.index = index
         twin.dense = DenseScorer(index, len(self.catalog.items)) if index else None
+        twin.terms = catalog_terms(self.columns, twin.dense, self.lexical)
+        return twin
+
+    def with_fusion(self, fusion: Fusion) -> Searcher:
+        """This searcher ranking by another formula (a trial: `anisim eval --ranking`)."""
+        twin = copy.copy(self)
+        twin.fusion = fusion
         return twin
 
     @property
@@ -132,12 +92,19 @@ class Searcher:
     def scores(self, query: Query, vector: np.ndarray | None) -> np.ndarray:
         """One score per item (catalog order) for a query and its unit vector (None in lexical mode)."""
         if query.mode == "lexical":
-            return scaled(self.lexical.scores(query.text))
-        dense = self._dense().scores(vector)[0]
+            return self.terms["bm25"].scores(query, vector)
+        self._dense()
         if query.mode == "dense":
-            return dense
-        fused = fuse(dense, self.lexical.scores(query.text), self.lexical_weight)
-        return ((fused + self.priors.scores(query.cues)) / self.priors.largest).astype(np.float32)
+            return self.terms["dense"].scores(query, vector)
+        return self.fusion.scores(self.terms, query, vector)
+
+    def _scored(self, query: Query, vector: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """`scores`, and in hybrid its similarity terms (to tell which earned each result's place)."""
+        if query.mode != "hybrid":
+            return self.scores(query, vector), {}
+        self._dense()
+        similarities = self.fusion.similarities(self.terms, query, vector)
+        return self.fusion.scores(self.terms, query, vector, similarities), similarities
 
     def search(self, query: Query | str, vector: np.ndarray | Encode | None, page: int = 1,
                page_size: int = 10, filters: Filters = Filters()) -> Page:
@@ -146,16 +113,32 @@ class Searcher:
         query = query if isinstance(query, Query) else Query.parse(query, names=self.names)
         if callable(vector):
             vector = vector([query.text])[0] if query.needs_vector else None
-        found = page_of(self.scores(query, vector), page, page_size, filters.mask(self.facets))
-        matches = self.lexical_matches(query.text, found.positions) if vector is None else \
-            self.dense_matches(vector, found.positions)
-        return dataclasses.replace(found, matches=matches)
+        scores, similarities = self._scored(query, vector)
+        found = page_of(scores, page, page_size, filters.mask(self.columns))
+        return dataclasses.replace(found, matches=self.matches(query, vector, found.positions, similarities))
+
+    def matches(self, query: Query, vector: np.ndarray | None, positions: np.ndarray,
+                similarities: dict[str, np.ndarray]) -> tuple[Match, ...]:
+        """Per result, the text that earned its score: the best dense passage ("meaning") or the
+        synopsis BM25 scored best ("words"). In hybrid (`similarities`: its dense and BM25 terms),
+        whichever of the two weighted terms added more to that title's score."""
+        if vector is None or ("bm25" in similarities and "dense" not in similarities):
+            return self.lexical_matches(query.text, positions)
+        dense = self.dense_matches(vector, positions)
+        if "bm25" not in similarities or not positions.size:
+            return dense
+        weights = self.fusion.similarity
+        by_words = weights["bm25"] * similarities["bm25"][positions] > weights["dense"] * similarities["dense"][positions]
+        if not by_words.any():
+            return dense
+        lexical = self.lexical_matches(query.text, positions)
+        return tuple(w if words else d for d, w, words in zip(dense, lexical, by_words))
 
     def dense_matches(self, vector: np.ndarray, positions: np.ndarray) -> tuple[Match, ...]:
         """Per result, the row (synopsis or passage) that gave it its dense score."""
         rows = self._dense().best_rows(vector, positions)
         units = self.index.units
-        return tuple(Match(units.texts[r], int(units.synopses[r])) for r in rows)
+        return tuple(Match(units.texts[r], int(units.synopses[r]), "meaning") for r in rows)
 
     def lexical_matches(self, text: str, positions: np.ndarray) -> tuple[Match, ...]:
         """Per result, its synopsis with the best BM25 score for `text` (the first when no word matched)."""
@@ -163,7 +146,7 @@ class Searcher:
         texts = self.catalog.synopses["text"]
         best = [start + int(np.argmax(scores[start:end]))
                 for start, end in zip(self.synopsis_starts[positions], self.synopsis_ends[positions])]
-        return tuple(Match(texts.iat[s], s) for s in best)
+        return tuple(Match(texts.iat[s], s, "words") for s in best)
 
     @cached_property
     def synopsis_lexical(self) -> LexicalScorer:
@@ -180,17 +163,17 @@ class Searcher:
         dense = self._dense()
         vector = dense.item_vector(position)
         scores = dense.scores(vector)[0]
-        allowed = filters.mask(self.facets)
+        allowed = filters.mask(self.columns)
         allowed = np.ones(scores.size, dtype=bool) if allowed is None else allowed.copy()
         allowed[position] = False
         found = page_of(scores, page, page_size, allowed)
         return dataclasses.replace(found, matches=self.dense_matches(vector, found.positions))
 
 
-def catalog_names(catalog: Catalog, priors: Priors) -> Names:
+def catalog_names(catalog: Catalog, columns: Columns) -> Names:
     """The maker names a description of this catalog's titles can mention, each found only where
     the catalog's own synopses show it cannot be mistaken for a word or a character."""
-    return Names(priors.maker_names(), everyday_words(catalog), storied_names(catalog, priors.makers))
+    return Names(columns.maker_names(), everyday_words(catalog), storied_names(catalog, columns.makers))
 
 
 def everyday_words(catalog: Catalog, min_count: int = 3) -> set[str]:

@@ -3,7 +3,7 @@
 | variable | default | what |
 |---|---|---|
 | `ANISIM_DATA_DIR` | `../shared/data` | raw sources |
-| `ANISIM_HOME` | `./embeddings` | built catalogs and vectors |
+| `ANISIM_HOME` | `./home` | built catalogs, vectors, BM25 indexes and ONNX exports |
 | `ANISIM_EVAL_DIR` | `../shared/eval` | dev query sets |
 | `ANISIM_MODELS` | `anisim-minilm-l6-v2` | models served, comma-separated, each with its own index; the first is the default |
 | `ANISIM_ENGINE` | `auto` | `onnx`, `torch`, or `auto`: torch on a GPU, else ONNX Runtime (once `anisim prepare` exported) |
@@ -31,8 +31,6 @@ from typing import Literal, get_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The vocabularies a request may use (here, light to import, for the wire layer and the core alike).
-Kind = Literal["anime", "manga"]
-KINDS: tuple[str, ...] = get_args(Kind)
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = get_args(Mode)
 # What `anisim prepare --step` builds: everything; what a server needs to start; only the indexes.
@@ -50,7 +48,7 @@ class Settings:
     """What an operator can change; `from_env` documents each variable (see the table above)."""
 
     data_dir: Path = PROJECT_ROOT.parent / "shared" / "data"
-    home: Path = PROJECT_ROOT / "embeddings"
+    home: Path = PROJECT_ROOT / "home"
     eval_dir: Path = PROJECT_ROOT.parent / "shared" / "eval"
     models: tuple[str, ...] = DEFAULT_MODELS
     engine: str = "auto"

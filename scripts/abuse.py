@@ -26,10 +26,12 @@ import httpx
 
 from anisim.api.server import start_server, stop_server, wait_ready
 from anisim.catalog import load_catalog
+from anisim.columns import Columns
 from anisim.evaluation import load_queries
-from anisim.priors import Priors
-from anisim.search import Query, catalog_names
-from anisim.settings import KINDS, Settings
+from anisim.limits import KINDS
+from anisim.query import Query
+from anisim.search import catalog_names
+from anisim.settings import Settings
 
 SETTINGS = Settings.from_env()
 LIMIT = 5000  # the v1 query's most characters
@@ -63,7 +65,7 @@ def in_process() -> list[dict]:
     texts = {"realistic 5,000-character post": realistic_post(), **FAMILIES}
     for kind in KINDS:
         catalog = load_catalog(SETTINGS.catalog_dir, kind)
-        names = catalog_names(catalog, Priors(catalog))
+        names = catalog_names(catalog, Columns(catalog))
         times = {}
         for family, text in texts.items():
             runs = []

@@ -43,8 +43,9 @@ from anisim.encoder import Embedder, choose_engine, gpu_present
 from anisim.errors import AnisimError
 from anisim.evaluation import load_queries
 from anisim.models import resolve
+from anisim.query import Query
 from anisim.ranking import top_positions
-from anisim.search import Query, Searcher
+from anisim.search import Searcher
 from anisim.settings import Settings
 from anisim.similarity import one_blas_thread
 from anisim.text import clean_query

@@ -19,10 +19,11 @@ import json
 
 from anisim.encoder import Embedder
 from anisim.evaluation import FORMS, evaluate, load_queries
+from anisim.limits import KINDS
 from anisim.models import MINILM, TUNED, resolve
 from anisim.pairs import SPLITS, in_split
 from anisim.search import Searcher
-from anisim.settings import KINDS, Settings
+from anisim.settings import Settings
 
 MODES = ("lexical", "dense", "hybrid")
 REAL_POSTS = "anime_tomt_dev.jsonl"
@@ -60,7 +61,8 @@ def run(settings: Settings, split: str, weights: list[float]) -> list[dict]:
         searchers = {model: Searcher.open(kind, resolve(model), settings.home) for model in models}
         for model, mode, weight in columns(models, weights):
             searcher = searchers[model]
-            searcher.lexical_weight = resolve(model).lexical_weight if weight is None else weight
+            if weight is not None:  # the kind's formula with another BM25 weight (dense takes the rest)
+                searcher = searcher.with_fusion(searcher.fusion.with_weight("bm25", weight).with_weight("dense", 1 - weight))
             report = evaluate(searcher, encoders[model], queries, mode)
             label = mode if weight is None else f"hybrid@{weight:g}"
             reports.append({**report, "set": name, "column": f"{model} {label}", "split": split})

@@ -35,7 +35,7 @@ LEGACY_BODY = {"model": "sentence-transformers/all-MiniLM-L6-v2",
 # serving`, then scripts/serve.sh): install (and the anime catalog, ~5 s), the ONNX export, the server.
 PHASES = [("install + anime catalog", r"^anime catalog$"), ("manga catalog", r"^manga catalog$"),
           ("export", r"exported .* to ONNX"), ("server started", r"^anisim is starting")]
-HOME = "embeddings"  # the clone's ANISIM_HOME; the background build logs to prepare.log there
+HOME = "home"  # the clone's ANISIM_HOME; the background build logs to prepare.log there
 
 
 def watch(process: subprocess.Popen, started: float, marks: dict[str, float], log: list[str]) -> None:

@@ -142,9 +142,10 @@ def whole_catalog(settings, kind: str):
 def check(sizes: Sizes, smoke: bool, work: Path) -> dict:
     from anisim.encoder import Embedder
     from anisim.evaluation import load_queries
+    from anisim.limits import KINDS
     from anisim.models import TUNED, resolve
     from anisim.samples import sample_catalogs
-    from anisim.settings import KINDS, Settings
+    from anisim.settings import Settings
     settings = Settings.from_env()
     report = {"date": time.strftime("%Y-%m-%d"), "smoke": smoke, "device": device_report()}
     device = report["device"]["device"]

@@ -7,7 +7,7 @@
 # the moment the build writes it. Never trains: the tuned model's adapter ships in anisim/weights/.
 #   --wait           build the indexes first, then serve (the server starts fully ready)
 #   --sources DIR    raw MAL sources (default $ANISIM_DATA_DIR or ../shared/data)
-#   ANISIM_HOME      built catalogs and vectors (default ./embeddings)
+#   ANISIM_HOME      built catalogs and vectors (default ./home)
 #   PORT             default 3000
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
 done
 bash scripts/setup.sh
 .venv/bin/anisim prepare --step serving
-home="${ANISIM_HOME:-embeddings}"
+home="${ANISIM_HOME:-home}"
 if [ "$wait_for_indexes" = 1 ]; then
   .venv/bin/anisim prepare --step indexes
   building=""

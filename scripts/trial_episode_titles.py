@@ -22,8 +22,9 @@ from tune_priors import FORMS, REAL_POSTS, QuerySet, ranks, score_set, tuned_set
 from anisim.evaluation import load_queries, summarize
 from anisim.lexical import LexicalScorer, item_documents
 from anisim.pairs import in_split
-from anisim.priors import WEIGHTS
-from anisim.search import Query, Searcher, scaled
+from anisim.query import Query
+from anisim.search import Searcher
+from anisim.terms import scaled
 
 MAX_EPISODE_WORDS = 200  # about the model's 256-token window
 
@@ -42,7 +43,7 @@ def with_episodes_dense(qs: QuerySet, queries: list[str], encode, positions: np.
     dense = qs.dense.copy()
     cosine = encode(queries) @ vectors.T
     dense[:, positions] = np.maximum(dense[:, positions], cosine)
-    return QuerySet(qs.name, dense, qs.lexical, qs.cues, qs.answers)
+    return QuerySet(qs.name, dense, qs.lexical, qs.queries, qs.answers)
 
 
 def main() -> None:
@@ -71,11 +72,11 @@ def main() -> None:
         kept = [q for q in subset if q["id"] in searcher.catalog.position.index]
         texts = [Query.parse(q[form], "hybrid", searcher.names).text for q in kept]
         lexical = np.stack([scaled(bm25_episodes.scores(t)) for t in texts])
-        bm25 = QuerySet(name, today.dense, lexical, today.cues, today.answers)
+        bm25 = QuerySet(name, today.dense, lexical, today.queries, today.answers)
         dense = with_episodes_dense(today, texts, encode, positions, vectors)
-        both = QuerySet(name, dense.dense, lexical, today.cues, today.answers)
+        both = QuerySet(name, dense.dense, lexical, today.queries, today.answers)
         for label, qs in (("today", today), ("bm25", bm25), ("dense", dense), ("both", both)):
-            found = summarize(ranks(qs, searcher, WEIGHTS["anime"]).tolist())
+            found = summarize(ranks(qs, searcher, searcher.fusion).tolist())
             rows[label].append({"set": f"{name} ({len(qs.answers)})", **found})
     sets = [r["set"] for r in rows["today"]]
     print("| way | " + " | ".join(sets) + " |")

@@ -14,7 +14,6 @@ Prints R@1 / R@10 / MRR@10 per set: the synthetic train and validation splits an
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 
 import numpy as np
@@ -22,7 +21,7 @@ from tune_priors import FORMS, REAL_POSTS, QuerySet, ranks, score_set, tuned_set
 
 from anisim.evaluation import load_queries, summarize
 from anisim.pairs import in_split
-from anisim.priors import WEIGHTS, popularity
+from anisim.priors import popularity
 from anisim.search import Searcher
 
 WEIGHT_GRID = (0.32, 0.24, 0.16, 0.08)
@@ -49,16 +48,16 @@ def main() -> None:
         sets += [score_set(f"{f} {split}", searcher, encode, in_split(queries, "anime", split), f) for f in FORMS]
     posts = load_queries(settings.eval_dir / REAL_POSTS)
     sets += [score_set(f"real posts {f}", searcher, encode, posts, f) for f in ("query", "short")]
-    readings = {"predicted": searcher.priors.popularity.copy(), "floor": floored(searcher)}
+    readings = {"predicted": searcher.columns.popularity.copy(), "floor": floored(searcher)}
     print("| reading | weight | " + " | ".join(f"{qs.name} ({len(qs.answers)})" for qs in sets) + " |")
     print("|---|---|" + "---|" * len(sets))
     for name, values in readings.items():
-        searcher.priors.popularity = values
+        searcher.columns.popularity = values
         for weight in WEIGHT_GRID:
             if time.monotonic() > deadline:
                 print("(--max-minutes reached)")
                 return
-            weights = dataclasses.replace(WEIGHTS["anime"], popularity=weight)
+            weights = searcher.fusion.with_weight("popularity", weight)
             cells = [summarize(ranks(qs, searcher, weights).tolist()) for qs in sets]
             print(f"| {name} | {weight} | " + " | ".join(
                 f"{c['recall@1']:.3f} / {c['recall@10']:.3f} / {c['mrr@10']:.3f}" for c in cells) + " |", flush=True)

@@ -1,7 +1,7 @@
-"""Tune the hybrid search's prior weights (anisim.priors.WEIGHTS) and report them where they were
-not tuned.
+"""Tune the hybrid search's prior and cue weights (anisim/fusion.toml) and report them where they
+were not tuned.
 
-    python scripts/tune_priors.py [--model anisim-minilm-l6-v2] [--max-minutes 20] [--json FILE]
+    python scripts/tune_priors.py [--model anisim-minilm-l6-v2] [--max-minutes 20] [--json FILE] [--ranking FILE]
 
 Each query of the synthetic dev sets and of the real-post dev set is understood, encoded and
 scored once (dense and BM25: the slow part); then a coordinate search over a grid of each weight,
@@ -10,6 +10,7 @@ anime, the real posts' two forms). The table compares the search with no priors 
 chosen weights on the *validation* split (never tuned on) and on the real posts,
 with R@1 / R@10 / R@100 / MRR@10. The real posts are tuned on as well as reported (there is no
 other real set here): judge them by the held-out posts, and read one post as about 2 points.
+`--ranking` writes the chosen weights as a ranking file: `anisim eval --ranking FILE` tries it.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ import numpy as np
 
 from anisim.encoder import Embedder
 from anisim.evaluation import load_queries, summarize
+from anisim.fusion import TERMS, Fusion, to_toml
+from anisim.limits import KINDS
 from anisim.models import TUNED, resolve
 from anisim.pairs import in_split
-from anisim.priors import NO_PRIORS, PriorWeights
-from anisim.search import Query, Searcher, scaled
-from anisim.settings import KINDS, Settings
+from anisim.query import Query
+from anisim.search import Searcher
+from anisim.settings import Settings
+from anisim.terms import scaled
 
 GRID = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.12, 0.16, 0.24, 0.32, 0.4, 0.5)
 REAL_POSTS = "anime_tomt_dev.jsonl"
@@ -43,7 +47,7 @@ class QuerySet:
     name: str
     dense: np.ndarray    # (queries, items) cosine
     lexical: np.ndarray  # (queries, items) BM25 scaled to [0, 1]
-    cues: list
+    queries: list  # the parsed queries: their cues
     answers: np.ndarray  # catalog position of each answer
 
 
@@ -53,7 +57,7 @@ def score_set(name: str, searcher: Searcher, encode, queries: list[dict], form: 
     dense = searcher._dense().scores(encode([q.text for q in parsed]))
     lexical = np.stack([scaled(searcher.lexical.scores(q.text)) for q in parsed])
     answers = np.array([int(searcher.catalog.position[q["id"]]) for q in queries])
-    return QuerySet(name, dense, lexical, [q.cues for q in parsed], answers)
+    return QuerySet(name, dense, lexical, parsed, answers)
 
 
 def tuned_setup(kind: str) -> tuple[Settings, Callable[[list[str]], np.ndarray], Searcher]:
@@ -63,36 +67,38 @@ def tuned_setup(kind: str) -> tuple[Settings, Callable[[list[str]], np.ndarray],
     return settings, Embedder.for_settings(spec, settings).encode, Searcher.open(kind, spec, settings.home)
 
 
-def ranks(qs: QuerySet, searcher: Searcher, weights: PriorWeights) -> np.ndarray:
-    """The answer's rank for each query under `weights` (Searcher.scores' formula, less its
-    division by a constant, which changes no order)."""
-    searcher.priors.weights = weights
-    weight = searcher.lexical_weight
-    totals = (1 - weight) * qs.dense + weight * qs.lexical + np.stack([searcher.priors.scores(c) for c in qs.cues])
+def ranks(qs: QuerySet, searcher: Searcher, fusion: Fusion) -> np.ndarray:
+    """The answer's rank for each query under `fusion` (Fusion.scores, less its division by a
+    constant, which changes no order)."""
+    similarity = fusion.similarity
+    boosts = [fusion.boost(searcher.terms, query, None) for query in qs.queries]
+    totals = similarity.get("dense", 0.0) * qs.dense + similarity.get("bm25", 0.0) * qs.lexical + \
+        np.stack([np.broadcast_to(np.asarray(b, dtype=np.float32), qs.dense.shape[1:]) for b in boosts])
     gold = totals[np.arange(len(qs.answers)), qs.answers]
     return (totals > gold[:, None]).sum(axis=1) + 1
 
 
-def objective(sets: list[QuerySet], searcher: Searcher, weights: PriorWeights) -> float:
+def objective(sets: list[QuerySet], searcher: Searcher, fusion: Fusion) -> float:
     """The mean over the sets of (MRR@10 + R@10) / 2: the first answer, and a first page that holds it."""
-    scores = [summarize(ranks(qs, searcher, weights).tolist()) for qs in sets]
+    scores = [summarize(ranks(qs, searcher, fusion).tolist()) for qs in sets]
     return float(np.mean([(m["mrr@10"] + m["recall@10"]) / 2 for m in scores]))
 
 
-def tune(sets: list[QuerySet], searcher: Searcher, deadline: float) -> PriorWeights:
-    """Coordinate ascent, each weight in turn over GRID, until no step helps or time is up."""
-    best = NO_PRIORS
+def tune(sets: list[QuerySet], searcher: Searcher, deadline: float) -> Fusion:
+    """Coordinate ascent from no priors, each prior and cue weight in turn over GRID, until no step
+    helps or time is up (the similarity weights are kept)."""
+    best = Fusion(similarity=searcher.fusion.similarity)
     best_value = objective(sets, searcher, best)
     improved = True
     while improved and time.monotonic() < deadline:
         improved = False
-        for name in (f.name for f in dataclasses.fields(PriorWeights)):
+        for name in (*TERMS["priors"], *TERMS["cues"]):
             for value in GRID:
-                candidate = dataclasses.replace(best, **{name: value})
+                candidate = best.with_weight(name, value)
                 got = objective(sets, searcher, candidate)
                 if got > best_value + 1e-6:
                     best, best_value, improved = candidate, got, True
-                    print(f"  {searcher.catalog.kind} {best_value:.4f}  {best}", flush=True)
+                    print(f"  {searcher.catalog.kind} {best_value:.4f}  {name} = {value}", flush=True)
     return best
 
 
@@ -101,6 +107,7 @@ def main() -> None:
     parser.add_argument("--model", default=TUNED)
     parser.add_argument("--max-minutes", type=float, default=20.0, help="stop tuning a catalog after this long")
     parser.add_argument("--json", type=Path, help="also write the weights and the table here")
+    parser.add_argument("--ranking", type=Path, help="also write the chosen weights here, as a ranking file")
     args = parser.parse_args()
     settings = Settings.from_env()
     spec = resolve(args.model)
@@ -120,11 +127,10 @@ def main() -> None:
             report_sets += real
         print(f"{kind}: scored in {time.monotonic() - started:.0f} s; tuning", flush=True)
         chosen[kind] = tune(tune_sets, searcher, time.monotonic() + 60 * args.max_minutes)
-        for label, weights in (("before", NO_PRIORS), ("tuned", chosen[kind])):
+        for label, weights in (("before", Fusion(similarity=searcher.fusion.similarity)), ("tuned", chosen[kind])):
             rows += [{"setting": label, "set": qs.name, "n": len(qs.answers), **summarize(ranks(qs, searcher, weights).tolist())}
                      for qs in report_sets]
-    for kind, weights in chosen.items():
-        print(f"\n{kind}: {weights}")
+    print("\n" + to_toml(chosen))
     print("\n| set | n | no priors: R@1 / R@10 / R@100 / MRR@10 | tuned |")
     print("|---|---|---|---|")
     for name in dict.fromkeys(r["set"] for r in rows):
@@ -134,6 +140,8 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({"weights": {k: dataclasses.asdict(v) for k, v in chosen.items()},
                                          "rows": rows}, indent=1))
+    if args.ranking:
+        args.ranking.write_text(to_toml(chosen))
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ import pytest
 
 from anisim.catalog import Catalog, build_catalog
 from anisim.evaluation import load_queries
+from anisim.limits import KINDS
 from anisim.models import MINILM, TUNED, resolve
 from anisim.samples import build_home, sample
-from anisim.settings import KINDS, Settings
+from anisim.settings import Settings
 
 SETTINGS = Settings.from_env()
 SERVED = (TUNED, MINILM)  # the tuned default and the stock model, each with its own index
@@ -199,7 +200,15 @@ def half_served(small_home, tmp_path_factory) -> Iterator[str]:
 _CONTAINER_CHECK: dict[str, object] = {}
 
 
+SERVER_FIXTURES = {"served", "server", "half_served", "limited"}  # each starts a real `bentoml serve`
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for a served fixture is a `server` test, marked or not; image tests run last."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("server"):
+            item.add_marker(pytest.mark.server)
     items.sort(key=lambda item: item.get_closest_marker("container") is not None)
 
 

@@ -20,11 +20,12 @@ from test_server_e2e import _api_worker
 
 from anisim.api.backend import Backend
 from anisim.api.metrics import KNOWN_PATHS, OTHER, endpoint_label
+from anisim.api.schemas import SearchRequest
+from anisim.columns import Columns
 from anisim.errors import NotReady
 from anisim.evaluation import load_queries
-from anisim.filters import Filters
-from anisim.priors import Priors
-from anisim.search import Query, catalog_names
+from anisim.query import Query
+from anisim.search import catalog_names
 from anisim.settings import Settings
 
 LIMIT = 5000
@@ -36,6 +37,10 @@ FAMILIES = {
 }
 
 
+def _request(text: str) -> SearchRequest:
+    return SearchRequest(kind="anime", query=text, mode="lexical")
+
+
 def _median_ms(names, text: str, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
@@ -45,11 +50,12 @@ def _median_ms(names, text: str, runs: int = 5) -> float:
     return statistics.median(times)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["anime", "manga"])
 def test_no_5000_character_description_costs_more_than_3x_a_real_long_post(catalogs, kind):
     """Maker names are found in one pass (a trie-shaped pattern), eras in one sweep: before, 5,000
     apostrophes cost a manga search 460 ms against 95 ms for a real post."""
-    names = catalog_names(catalogs[kind], Priors(catalogs[kind]))
+    names = catalog_names(catalogs[kind], Columns(catalogs[kind]))
     posts = load_queries(Settings.from_env().eval_dir / "anime_tomt_dev.jsonl")
     real = _median_ms(names, " ".join(p["query"] for p in posts)[:LIMIT])
     worst = {family: _median_ms(names, text) for family, text in FAMILIES.items()}
@@ -78,7 +84,7 @@ def test_understanding_and_scoring_run_off_the_event_loop(service_env, monkeypat
 
     async def twice() -> str:
         for _ in range(2):
-            await backend.search("anime", "a boy reborn as a slime", None, "lexical", 1, 10, Filters(), encode=None)
+            await backend.search(_request("a boy reborn as a slime"), encode=None)
         return threading.current_thread().name
 
     loop_thread = asyncio.run(twice())
@@ -90,7 +96,7 @@ def test_understanding_and_scoring_run_off_the_event_loop(service_env, monkeypat
 def test_a_full_queue_is_a_503_with_retry_after_not_a_wait(service_env):
     backend = Backend(Settings.from_env({**service_env, "ANISIM_SEARCH_QUEUE": "0"}))
     with pytest.raises(NotReady) as refused:
-        asyncio.run(backend.search("anime", "a slime", None, "lexical", 1, 10, Filters(), encode=None))
+        asyncio.run(backend.search(_request("a slime"), encode=None))
     assert refused.value.status == 503 and refused.value.retry_after >= 1
 
 

@@ -20,13 +20,15 @@ import pytest
 from conftest import tmpfs
 
 from anisim.api.backend import Backend
+from anisim.api.schemas import SearchRequest
 from anisim.catalog import load_catalog
 from anisim.encoder import Embedder
 from anisim.errors import AnisimError
-from anisim.filters import Filters
 from anisim.generations import MANIFEST
 from anisim.models import MINILM, resolve
 from anisim.settings import Settings
+
+pytestmark = pytest.mark.slow  # builds, kills and rebuilds homes in subprocesses (~2 min)
 
 ANIME_TITLES, MANGA_TITLES = 80, 60
 QUERIES = {"anime": "a boy who becomes a ninja", "manga": "a girl at a high school falls in love"}
@@ -99,7 +101,7 @@ def answers(home: Path, embedder: Embedder) -> dict[str, object]:
     out: dict[str, object] = {}
     for kind, text in QUERIES.items():
         try:
-            answer = asyncio.run(backend.search(kind, text, None, "hybrid", 1, 10, Filters(), encode))
+            answer = asyncio.run(backend.search(SearchRequest(kind=kind, query=text), encode))
             ids = [int(answer.records.items[int(p)]["id"]) for p in answer.page.positions]
             out[kind] = (answer.mode, ids)
         except AnisimError as problem:

@@ -179,10 +179,27 @@ def _v1(client, query, **extra):
 
 def test_every_v1_result_says_what_matched_and_where_it_came_from(asgi_client, small_catalogs):
     sources = set(small_catalogs["anime"].synopses["source"])
+    earned = {"hybrid": {"meaning", "words"}, "dense": {"meaning"}, "lexical": {"words"}}
     for mode in ("hybrid", "dense", "lexical"):
         for record in _v1(asgi_client, "an elf mage outlives her hero party", mode=mode):
             assert record["matched"] and record["matched"] in record["synopsis"]
-            assert record["matched_source"] in sources
+            assert record["matched_source"] in sources and record["matched_by"] in earned[mode]
+
+
+def test_matched_names_the_term_that_earned_the_score(searchers, encoder, small_catalogs):
+    """Hybrid showed the best dense passage even where BM25 put the title there."""
+    from anisim.fusion import Fusion
+    from anisim.query import Query
+    searcher = searchers["anime"]
+    item_id, texts = _a_title_with_two_synopses(small_catalogs["anime"])
+    words = " ".join(sorted(set(texts[1].split()) - set(texts[0].split())))  # the second synopsis's own words
+    query = Query(words[:2000])
+    for similarity, by in (({"dense": 1.0, "bm25": 1e-4}, "meaning"), ({"dense": 1e-4, "bm25": 1.0}, "words")):
+        page = searcher.with_fusion(Fusion(similarity)).search(query, encoder.encode, 1, 5)
+        assert [match.by for match in page.matches] == [by] * 5
+    position = int(searcher.catalog.position[item_id])
+    assert position in page.positions.tolist()
+    assert page.matches[page.positions.tolist().index(position)].text == texts[1]
 
 
 def _a_title_with_two_synopses(catalog):

@@ -111,6 +111,7 @@ def test_an_interrupted_build_leaves_the_previous_index(tiny, encoder):
     assert not [p for p in index_dir(home, "manga", SPEC.name).iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.slow
 def test_prepare_in_two_steps_builds_what_a_server_needs_then_the_indexes(small_catalogs, tmp_path):
     """`make serve`'s order: `--step serving` writes catalogs and their BM25 indexes but no vectors
     (the server can start); `--step indexes` builds the vectors from the saved catalogs alone."""

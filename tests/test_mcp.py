@@ -134,3 +134,47 @@ def test_the_log_holds_no_mcp_query_text(run, served):
     run(lambda client: client.call_tool("search_anime", {"description": secret}))
     run(lambda client: client.call_tool("search_anime", {"description": secret, "types": ["Nope"]}))
     assert "Quillon" not in served[2].read_text()
+
+
+def test_understand_and_ignore_cues_reach_the_search(run):
+    """Both arguments were validated, then dropped on the way to the backend: the cues were used
+    whatever a client said."""
+    description = f"an anime movie from the 90s: {FRIEREN_DESCRIPTION}"
+
+    async def calls(client):
+        return [await client.call_tool("search_anime", {"description": description, **extra})
+                for extra in ({}, {"ignore_cues": ["years"]}, {"understand": False})]
+    default, no_years, as_typed = (answer.content[0].text.splitlines()[0] for answer in run(calls))
+    assert "understood from the description" in default and "'years'" in default and "'types'" in default
+    assert "'years'" not in no_years and "'types'" in no_years
+    assert "understood from the description" not in as_typed
+
+
+def test_the_same_bad_input_gets_the_same_refusal_at_every_door(run, server):
+    """v1, MCP and the legacy routes share one table of limits (`anisim.limits`) and one wording."""
+    bad = [("page_size", 101, "resultsPerPage"), ("page", 0, "page"), ("year_min", 1899, None),
+           ("year_max", 2101, None)]
+
+    async def calls(client):
+        return [await client.call_tool("search_anime", {"description": FRIEREN_DESCRIPTION, field: value})
+                for field, value, _ in bad]
+    tool_errors = [answer.content[0].text for answer in run(calls)]
+    assert all(answer.startswith("'") for answer in tool_errors), tool_errors
+    with httpx.Client(base_url=server, timeout=30) as http:
+        for (field, value, legacy_field), tool_error in zip(bad, tool_errors):
+            filters = field.startswith("year")
+            body = {"kind": "anime", "query": FRIEREN_DESCRIPTION,
+                    **({"filters": {field: value}} if filters else {field: value})}
+            v1 = http.post("/v1/search", json=body)
+            assert v1.status_code == 400
+            assert v1.json()["error"] == tool_error.replace(f"'{field}'", f"'filters.{field}'" if filters else f"'{field}'")
+            if legacy_field:
+                legacy = http.post("/anisearchmodel/anime", json={"model": "sentence-transformers/all-MiniLM-L6-v2",
+                                                                  "description": "x", legacy_field: value})
+                assert legacy.status_code == 400
+                assert legacy.json()["error"] == tool_error.replace(f"'{field}'", f"'{legacy_field}'")
+        similar = http.post("/v1/similar", json={"kind": "anime", "id": 2**31})
+        title = http.get("/v1/title", params={"kind": "anime", "id": 2**31})
+        assert similar.status_code == title.status_code == 400
+    tool = run(lambda client: client.call_tool("similar_titles", {"kind": "anime", "id": 2**31}))
+    assert tool.is_error and tool.content[0].text == similar.json()["error"]

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from anisim.columns import Membership
 from anisim.filters import Filters
 from anisim.ranking import page_of, top_positions
 
@@ -31,16 +32,19 @@ def test_a_page_past_the_end_is_empty_and_the_last_page_is_short():
     assert page_of(scores, 4, 10).positions.size == 0
 
 
-class _Facets:
-    tags = ({"action", "shounen"}, {"romance"}, {"action", "hentai"}, set())
-    types = np.array(["tv", "movie", "ova", "tv"], dtype=object)
+class _Columns:
+    """The columns a filter reads, for four hand-made titles."""
+
+    size = 4
+    tags = Membership([{"action", "shounen"}, {"romance"}, {"action", "hentai"}, set()])
+    types_lower = np.array(["tv", "movie", "ova", "tv"], dtype=object)
     years = np.array([2001, 2015, np.nan, 2020], dtype=float)
     scores = np.array([8.0, 6.5, 7.0, np.nan])
     adult = np.array([False, False, True, False])
 
 
 def test_filters_mask():
-    facets = _Facets()
+    facets = _Columns()
     assert Filters().mask(facets) is None
     assert list(Filters(genres=("Action",)).mask(facets)) == [True, False, True, False]
     assert list(Filters(genres=("Action",), exclude_adult=True).mask(facets)) == [True, False, False, False]
@@ -48,3 +52,5 @@ def test_filters_mask():
     assert list(Filters(types=("TV",)).mask(facets)) == [True, False, False, True]
     assert list(Filters(year_min=2010).mask(facets)) == [False, True, False, True]
     assert list(Filters(year_max=2010, min_score=7).mask(facets)) == [True, False, False, False]
+    assert list(Filters(genres=("Action", "Shounen")).mask(facets)) == [True, False, False, False]
+    assert list(Filters(genres=("Action", "never-a-tag")).mask(facets)) == [False] * 4

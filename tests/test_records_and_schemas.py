@@ -123,14 +123,14 @@ def test_related_titles_have_a_title_and_a_mal_link_even_outside_the_catalog(cat
 
 
 def test_maker_and_source_filters_keep_only_matching_titles(catalogs):
-    from anisim.filters import Facets
+    from anisim.columns import Columns
     anime, manga = catalogs["anime"], catalogs["manga"]
-    facets = Facets(anime)
+    facets = Columns(anime)
     ghibli = Filters(studios=("studio ghibli",)).mask(facets)
     assert 10 < ghibli.sum() < 200 and all("Studio Ghibli" in anime.items["studios"].iloc[i] for i in np.flatnonzero(ghibli))
     original = Filters(source_material=("Original",)).mask(facets)
     assert 0 < original.sum() < len(anime.items) and (ghibli & ~original).sum() < ghibli.sum()
-    facets = Facets(manga)
+    facets = Columns(manga)
     oda = Filters(authors=("Eiichiro Oda",)).mask(facets)
     jump = Filters(serialization=("Shounen Jump (Weekly)",)).mask(facets)
     one_piece = int(manga.position[13])

@@ -22,7 +22,8 @@ from anisim.errors import SyncFailed, WriteFailed
 from anisim.jikan import JikanClient, Politeness, RateLimiter, retry_after_s
 from anisim.lexical import LexicalScorer
 from anisim.models import MINILM
-from anisim.search import Query, Searcher
+from anisim.query import Query
+from anisim.search import Searcher
 from anisim.settings import Settings
 from anisim.sync import sync
 from anisim.syncstore import TITLES, SyncStore
@@ -94,6 +95,7 @@ def assert_catalog_matches(out: Path, kind: str, served: list[dict]) -> None:
 
 # ---- the whole round trip, at Jikan's real limits -------------------------------------------------
 
+@pytest.mark.slow
 def test_a_full_then_incremental_sync_fills_a_searchable_catalog_within_the_rate(served_titles, standin, tmp_path):
     server, url = standin(served_titles)
     client = JikanClient(url)  # the defaults: 3 a second, 60 a minute

@@ -15,8 +15,8 @@ from anisim.encoder import Embedder
 from anisim.engines.pytorch import load_model
 from anisim.models import MINILM, ModelSpec, resolve
 from anisim.pairs import VALIDATION_PERCENT, Pair, batches, hard_negatives, in_split, mine_pairs, near_copy, split_of
+from anisim.query import Query
 from anisim.ranking import top_positions
-from anisim.search import Query
 from anisim.text import without_names
 from anisim.training import _embed, _loss, _step, _texts, rebuild_command, train_adapter
 from anisim.training_settings import TrainSettings
@@ -156,6 +156,7 @@ def tiny_adapter(small_catalogs, dev_queries, searchers, tmp_path_factory):
     return out, record
 
 
+@pytest.mark.slow
 def test_a_tiny_training_run_saves_an_adapter_with_its_card(tiny_adapter):
     out, record = tiny_adapter
     assert record["steps_done"] == 2 and not record["stopped_by_budget"]

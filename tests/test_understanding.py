@@ -2,7 +2,7 @@
 
 import pytest
 
-from anisim.priors import Priors
+from anisim.columns import Columns
 from anisim.search import catalog_names
 from anisim.understanding import Names, understand
 
@@ -131,7 +131,7 @@ def test_a_name_the_stories_use_for_a_character_is_a_maker_only_after_studio():
 
 def test_the_catalogs_own_stories_tell_makers_from_characters(catalogs):
     catalog = catalogs["anime"]
-    names = catalog_names(catalog, Priors(catalog))
+    names = catalog_names(catalog, Columns(catalog))
     assert names.find("a studio ghibli movie, or maybe Madhouse made it") == ("Studio Ghibli", "Madhouse")
     assert names.find("Goku and Gohan fight for the World Cup with the Seven Deadly Sins") == ()
 

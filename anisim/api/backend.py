@@ -24,16 +24,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from anisim.api.records import RecordMaker
-from anisim.api.schemas import SearchResponse
+from anisim.api.schemas import SearchRequest, SearchResponse
 from anisim.catalog import catalog_generation, facet_counts, load_catalog
 from anisim.errors import AnisimError, IndexProblem, ModelUnavailable, NotReady, RequestError
 from anisim.filters import Filters
 from anisim.index import load_index, manifest_stamp
 from anisim.lexical import LexicalScorer
+from anisim.limits import KINDS
 from anisim.models import LEGACY_ALLOWED, ModelSpec, available_names, lookup, resolve
+from anisim.query import Query
 from anisim.ranking import Page
-from anisim.search import Query, Searcher
-from anisim.settings import KINDS, Settings
+from anisim.search import Searcher
+from anisim.settings import Settings
 
 log = logging.getLogger("anisim.api")
 AsyncEncode = Callable[[str, str], Awaitable[np.ndarray]]  # (model, text) -> unit vector
@@ -121,7 +123,7 @@ class Backend:
                 index = None
                 missing[spec.name, kind] = (self._public(str(problem)), stamp)
                 log.warning("%s index of %s not loaded, BM25 answers until it is: %s", kind, spec.name, problem)
-            searchers[spec.name] = lexical_only.with_index(index, spec.lexical_weight)
+            searchers[spec.name] = lexical_only.with_index(index)
         about = {"titles": len(catalog.items), "synopses": len(catalog.synopses), **catalog.dates}
         self.kinds = {**self.kinds, kind: Loaded(generation, about, searchers, RecordMaker(catalog),
                                                  facet_counts(catalog))}
@@ -186,7 +188,7 @@ class Backend:
             except IndexProblem as problem:
                 self.missing = {**self.missing, (model, kind): (self._public(str(problem)), now)}
                 continue
-            searchers = {**loaded.searchers, model: lexical_only.with_index(index, lexical_only.lexical_weight)}
+            searchers = {**loaded.searchers, model: lexical_only.with_index(index)}
             self.kinds = {**self.kinds, kind: dataclasses.replace(loaded, searchers=searchers)}
             self.missing = {key: value for key, value in self.missing.items() if key != (model, kind)}
             log.info("%s index of %s loaded (%d rows): hybrid and dense search on", kind, model,
@@ -263,23 +265,25 @@ class Backend:
         finally:
             self.in_flight -= 1
 
-    async def search(self, kind: str, text: str, model: str | None, mode: str, page: int, page_size: int,
-                     filters: Filters, encode: AsyncEncode, legacy: bool = False, understand: bool = True,
-                     ignore_cues: tuple[str, ...] = ()) -> Answer:
-        """Search one kind; `encode` is awaited only when the mode needs a vector. `understand`
-        False searches the text as typed, with no cues; `ignore_cues` drops some of them.
+    async def search(self, request: SearchRequest, encode: AsyncEncode, legacy: bool = False) -> Answer:
+        """Search one kind, as a v1 request asks (the legacy routes' too); `encode` is awaited only
+        when the mode needs a vector. `understand` False searches the text as typed, with no cues;
+        `ignore_cues` drops some of them.
 
         Understanding and scoring run in the search threads, never on the event loop: a long or
         hostile description costs its own request time, not every other client's."""
         started = time.perf_counter()
-        name, substituted = self.model_for(model, legacy)
+        kind, page, page_size = request.kind, request.page, request.page_size
+        name, substituted = self.model_for(request.model, legacy)
         loaded = self.loaded(kind)
-        searcher = self.searcher(loaded, name, kind, needs_vectors=mode == "dense")
+        searcher = self.searcher(loaded, name, kind, needs_vectors=request.mode == "dense")
         loop = asyncio.get_running_loop()
         with self._admitted():
-            query = await loop.run_in_executor(self.pool, _parsed, searcher, text, mode, understand, ignore_cues)
+            query = await loop.run_in_executor(self.pool, _parsed, searcher, request.query, request.mode,
+                                               request.understand, tuple(request.ignore_cues))
             vector = await encode(name, query.text) if query.needs_vector else None
-            result = await loop.run_in_executor(self.pool, searcher.search, query, vector, page, page_size, filters)
+            result = await loop.run_in_executor(self.pool, searcher.search, query, vector, page, page_size,
+                                                request.filters.to_filters())
         log.info("search kind=%s model=%s%s mode=%s page=%d size=%d query_chars=%d results=%d total=%d in %.1f ms",
                  kind, name, " (substituted)" if substituted else "", query.mode, page, page_size, len(query.text),
                  result.positions.size, result.total, (time.perf_counter() - started) * 1000)

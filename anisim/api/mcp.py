@@ -18,7 +18,7 @@ import contextlib
 import io
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import anyio
 import httpx
@@ -33,15 +33,18 @@ from mcp_types.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, Erro
 from pydantic import Field, ValidationError
 
 from anisim.api.guard import forbidden_rpc_id
-from anisim.api.schemas import one_line
+from anisim.api.schemas import ItemId as MalId
+from anisim.api.schemas import PageNumber, QueryText, Tag, Year, one_line
+from anisim.api.schemas import PageSize as PageSizeType
 from anisim.errors import AnisimError
+from anisim.limits import MAX_FILTER_VALUES, MAX_QUERY_CHARS, Kind
+from anisim.understanding import CueName
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from anisim.api.backend import AsyncEncode, Backend
 
-Kind = Literal["anime", "manga"]
 PASSAGE_CHARS = 240  # of the matched passage, in the text a model reads
 INSTRUCTIONS = (
     "anisim finds anime and manga from a description of the story. Pass what the user remembers "
@@ -107,8 +110,7 @@ class LocalDoor:
         from anisim.api.schemas import SearchRequest, validated
         request = validated(SearchRequest, body)
         backend = self.backend()
-        answer = await backend.search(request.kind, request.query, request.model, request.mode, request.page,
-                                      request.page_size, request.filters.to_filters(), self.encode())
+        answer = await backend.search(request, self.encode())
         return backend.v1_response(request.kind, request.page, request.page_size, answer).model_dump()
 
     async def similar(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -172,19 +174,28 @@ def _page_result(answer: dict[str, Any], heading: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
-Description = Annotated[str, Field(description="what the user remembers of the story, in their own words "
-                                               "(scenes, characters, premise); up to 5,000 characters")]
-Types = Annotated[list[str] | None, Field(description="only these types, e.g. ['Movie'] or ['TV', 'OVA'] (anime), "
-                                                      "['Manga', 'Manhwa'] (manga); see list_filters")]
-YearMin = Annotated[int | None, Field(description="first start year, when the user is sure of it", ge=1900, le=2100)]
-YearMax = Annotated[int | None, Field(description="last start year", ge=1900, le=2100)]
-Genres = Annotated[list[str] | None, Field(description="MAL genres, themes or demographics every result must have")]
-Exclude = Annotated[list[str] | None, Field(description="genres, themes or demographics no result may have")]
+# The v1 request's own types (the one table of limits, `anisim.limits`), described for a model.
+Description = Annotated[QueryText, Field(description="what the user remembers of the story, in their own words "
+                                                     "(scenes, characters, premise); up to "
+                                                     f"{MAX_QUERY_CHARS:,} characters")]
+Types = Annotated[list[Tag] | None, Field(description="only these types, e.g. ['Movie'] or ['TV', 'OVA'] (anime), "
+                                                      "['Manga', 'Manhwa'] (manga); see list_filters",
+                                          max_length=MAX_FILTER_VALUES)]
+YearMin = Annotated[Year | None, Field(description="first start year, when the user is sure of it")]
+YearMax = Annotated[Year | None, Field(description="last start year")]
+Genres = Annotated[list[Tag] | None, Field(description="MAL genres, themes or demographics every result must have",
+                                           max_length=MAX_FILTER_VALUES)]
+Exclude = Annotated[list[Tag] | None, Field(description="genres, themes or demographics no result may have",
+                                            max_length=MAX_FILTER_VALUES)]
 MinScore = Annotated[float | None, Field(description="minimum MyAnimeList score (0-10)", ge=0, le=10)]
 HideAdult = Annotated[bool, Field(description="leave out titles with adult genres")]
-Page = Annotated[int, Field(description="1-based page number", ge=1, le=100_000)]
-PageSize = Annotated[int, Field(description="results per page", ge=1, le=50)]
-ItemId = Annotated[int, Field(description="a MyAnimeList id, as in a result's `id`", ge=1, le=2**31 - 1)]
+Understand = Annotated[bool, Field(description="false: search the description as typed, without reading "
+                                               "its cues (type, era, studio, audience, genres)")]
+IgnoreCues = Annotated[list[CueName] | None, Field(description="cues to leave unused, e.g. ['years'] when the "
+                                                               "user doubts the era")]
+Page = Annotated[PageNumber, Field(description="1-based page number")]
+PageSize = Annotated[PageSizeType, Field(description="results per page")]
+ItemId = Annotated[MalId, Field(description="a MyAnimeList id, as in a result's `id`")]
 KindArg = Annotated[Kind, Field(description="anime or manga")]
 
 
@@ -246,31 +257,35 @@ def build_server(door: Door) -> MCPServer:
 
     async def search(kind: str, description: str, types: list[str] | None, year_min: int | None,
                      year_max: int | None, genres: list[str] | None, exclude_genres: list[str] | None,
-                     min_score: float | None, hide_adult: bool, page: int, page_size: int) -> CallToolResult:
+                     min_score: float | None, hide_adult: bool, understand: bool, ignore_cues: list[str] | None,
+                     page: int, page_size: int) -> CallToolResult:
         await _known_types(door, kind, types)
         body = {"kind": kind, "query": description, "page": page, "page_size": page_size,
-                "filters": _filters(types, year_min, year_max, genres, exclude_genres, min_score, hide_adult)}
+                "filters": _filters(types, year_min, year_max, genres, exclude_genres, min_score, hide_adult),
+                "understand": understand, "ignore_cues": ignore_cues or []}
         return _page_result(await _through(door.search(body)), f"{kind} matching the description")
 
     @server.tool()
     async def search_anime(description: Description, types: Types = None, year_min: YearMin = None,
                            year_max: YearMax = None, genres: Genres = None, exclude_genres: Exclude = None,
-                           min_score: MinScore = None, hide_adult: HideAdult = False, page: Page = 1,
+                           min_score: MinScore = None, hide_adult: HideAdult = False,
+                           understand: Understand = True, ignore_cues: IgnoreCues = None, page: Page = 1,
                            page_size: PageSize = 10) -> CallToolResult:
         """Find anime (TV series, films, OVAs, ...) from a description of the story a person half
         remembers. Best first, with MyAnimeList links."""
         return await search("anime", description, types, year_min, year_max, genres, exclude_genres, min_score,
-                            hide_adult, page, page_size)
+                            hide_adult, understand, ignore_cues, page, page_size)
 
     @server.tool()
     async def search_manga(description: Description, types: Types = None, year_min: YearMin = None,
                            year_max: YearMax = None, genres: Genres = None, exclude_genres: Exclude = None,
-                           min_score: MinScore = None, hide_adult: HideAdult = False, page: Page = 1,
+                           min_score: MinScore = None, hide_adult: HideAdult = False,
+                           understand: Understand = True, ignore_cues: IgnoreCues = None, page: Page = 1,
                            page_size: PageSize = 10) -> CallToolResult:
         """Find manga, manhwa and manhua from a description of the story. Best first, with
         MyAnimeList links."""
         return await search("manga", description, types, year_min, year_max, genres, exclude_genres, min_score,
-                            hide_adult, page, page_size)
+                            hide_adult, understand, ignore_cues, page, page_size)
 
     @server.tool()
     async def similar_titles(kind: KindArg, id: ItemId, page: Page = 1, page_size: PageSize = 10) -> CallToolResult:

@@ -14,10 +14,12 @@ from typing import Any
 
 from anisim.api.schemas import LegacyRequest
 from anisim.errors import HTTP_ERRORS
+from anisim.limits import KINDS, MAX_ID, MIN_ID
 from anisim.models import REGISTRY
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 JSON_OBJECT = {"type": "object", "additionalProperties": True}
+KIND = {"type": "string", "enum": list(KINDS)}
 
 
 def _error_responses(statuses: list[int]) -> dict[str, Any]:
@@ -37,7 +39,7 @@ def _legacy_route() -> dict[str, Any]:
         "tags": ["Legacy (old AniSearch front end)"], "operationId": "legacy_search",
         "summary": "Search by description, the old Flask API's contract",
         "parameters": [{"name": "kind", "in": "path", "required": True,
-                        "schema": {"type": "string", "enum": ["anime", "manga"]}}],
+                        "schema": KIND}],
         "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
         "responses": {
             "200": {"description": "a bare array of title records (legacy key names); header X-Anisim-Model",
@@ -81,14 +83,14 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
         "every genre, theme, demographic and type of a kind with its count, and the year and score ranges",
         "facets", JSON_OBJECT, errors=(400, 503),
         parameters=[{"name": "kind", "in": "query", "required": True,
-                     "schema": {"type": "string", "enum": ["anime", "manga"]}}])
+                     "schema": KIND}])
     paths["/v1/title"] = _get_route(
         "one title's whole v1 record: titles, makers, genres, synopsis, related titles", "title", JSON_OBJECT,
         errors=(400, 404, 503),
         parameters=[{"name": "kind", "in": "query", "required": True,
-                     "schema": {"type": "string", "enum": ["anime", "manga"]}},
+                     "schema": KIND},
                     {"name": "id", "in": "query", "required": True,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}])
+                     "schema": {"type": "integer", "minimum": MIN_ID, "maximum": MAX_ID}}])
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = {"type": "object", "required": ["error"], "additionalProperties": False,
                         "properties": {"error": {"type": "string", "description": "one line; never the input"}}}

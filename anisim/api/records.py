@@ -72,18 +72,20 @@ class RecordMaker:
 
     def legacy(self, page: Page) -> list[dict[str, Any]]:
         """The old records; `synopsis` is the whole synopsis whose text matched best (as the old API did)."""
-        return [self._legacy_one(int(p), int(r), float(s), self.synopsis_texts[m.synopsis])
+        return [self._legacy_one(int(p), int(r), float(s), self.synopsis_texts[m.synopsis_row])
                 for p, r, s, m in zip(page.positions, page.ranks, page.scores, self._matches(page))]
 
     def v1(self, page: Page) -> list[dict[str, Any]]:
         """v1 records: the metadata, the best-matching synopsis, and `matched`, the very text (a
-        synopsis or a passage of one) that matched, with the source it came from."""
+        synopsis or a passage of one) that matched, with the source it came from and the term it
+        earned (`matched_by`: "meaning" for the dense cosine, "words" for BM25)."""
         out = []
         for position, rank, score, match in zip(page.positions, page.ranks, page.scores, self._matches(page)):
             item = self.items[int(position)]
             record = {field: json_safe(item[field]) for field in V1_FIELDS}
-            record.update(kind=self.kind, synopsis=self.synopsis_texts[match.synopsis], matched=match.text,
-                          matched_source=self.synopsis_sources[match.synopsis], related=self._related(item),
+            record.update(kind=self.kind, synopsis=self.synopsis_texts[match.synopsis_row], matched=match.text,
+                          matched_source=self.synopsis_sources[match.synopsis_row], matched_by=match.by,
+                          related=self._related(item),
                           rank=int(rank), similarity=round(float(score), 6))
             out.append(record)
         return out

@@ -20,12 +20,11 @@ from starlette.staticfiles import StaticFiles
 
 from anisim.api import mcp
 from anisim.api.responses import error_response
-from anisim.api.schemas import parse_legacy_request
+from anisim.api.schemas import SearchRequest, parse_legacy_request
 from anisim.buildlock import build_running
 from anisim.errors import AnisimError, NotFound, RequestError
-from anisim.filters import Filters
+from anisim.limits import KINDS, MAX_ID, MIN_ID
 from anisim.models import REGISTRY
-from anisim.settings import DEFAULT_MODE, KINDS
 
 if TYPE_CHECKING:  # the backend (catalogs, indexes, pandas) loads in the API worker only
     from anisim.api.backend import AsyncEncode, Backend
@@ -79,8 +78,9 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
             if kind not in KINDS:
                 raise NotFound("unknown route; use /anisearchmodel/anime or /anisearchmodel/manga")
             body = parse_legacy_request(await request.body())
-            answer = await service.backend.search(kind, body.description, body.model, DEFAULT_MODE, body.page,
-                                                  body.resultsPerPage, Filters(), service.encode_query, legacy=True)
+            request = SearchRequest.model_construct(kind=kind, query=body.description, model=body.model,
+                                                    page=body.page, page_size=body.resultsPerPage)
+            answer = await service.backend.search(request, service.encode_query, legacy=True)
         except AnisimError as problem:
             return error_response(problem)
         return JSONResponse(answer.records.legacy(answer.page),
@@ -129,7 +129,7 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
         """GET /v1/title?kind=anime&id=52991: one title's whole v1 record (synopsis, related titles)."""
         try:
             item_id = request.query_params.get("id", "")
-            if not item_id.isdigit() or not 1 <= int(item_id) < 2**31:
+            if not item_id.isdigit() or not MIN_ID <= int(item_id) <= MAX_ID:
                 raise RequestError("'id' must be a MAL id (a positive integer), e.g. /v1/title?kind=anime&id=52991")
             return JSONResponse(current().backend.title(request.query_params.get("kind", ""), int(item_id)))
         except AnisimError as problem:

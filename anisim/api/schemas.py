@@ -15,27 +15,34 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, String
 
 from anisim.errors import RequestError
 from anisim.filters import Filters
-from anisim.settings import Kind, Mode
+from anisim.limits import (
+    MAX_FILTER_VALUES,
+    MAX_ID,
+    MAX_LEGACY_QUERY_CHARS,
+    MAX_NAME_CHARS,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    MAX_QUERY_CHARS,
+    MAX_YEAR,
+    MIN_ID,
+    MIN_YEAR,
+    Kind,
+)
+from anisim.settings import Mode
 from anisim.understanding import CUE_NAMES, CueName
 
 Body = TypeVar("Body", bound=BaseModel)
-MAX_QUERY_CHARS = 2000  # the legacy routes' limit, as the old API had it
-MAX_V1_QUERY_CHARS = 5000  # a whole forum post ("what was that anime where ...")
-MAX_PAGE_SIZE = 100
-MAX_PAGE = 100_000
-MAX_NAME_CHARS = 200
-MAX_FILTER_VALUES = 50
 
+LegacyQueryText = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1,
+                                                   max_length=MAX_LEGACY_QUERY_CHARS)]
 QueryText = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1,
                                              max_length=MAX_QUERY_CHARS)]
-V1QueryText = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1,
-                                               max_length=MAX_V1_QUERY_CHARS)]
 ModelName = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_NAME_CHARS)]
 PageNumber = Annotated[StrictInt, Field(ge=1, le=MAX_PAGE, description="1-based page number")]
 PageSize = Annotated[StrictInt, Field(ge=1, le=MAX_PAGE_SIZE, description="results per page")]
-ItemId = Annotated[StrictInt, Field(ge=1, le=2**31 - 1, description="a MAL id")]
+ItemId = Annotated[StrictInt, Field(ge=MIN_ID, le=MAX_ID, description="a MAL id")]
 Tag = Annotated[str, StringConstraints(strict=True, max_length=MAX_NAME_CHARS)]
-Year = Annotated[StrictInt, Field(ge=1800, le=2200)]
+Year = Annotated[StrictInt, Field(ge=MIN_YEAR, le=MAX_YEAR)]
 
 
 class LegacyRequest(BaseModel):
@@ -44,7 +51,7 @@ class LegacyRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     model: ModelName
-    description: QueryText
+    description: LegacyQueryText
     page: PageNumber = 1
     resultsPerPage: PageSize = 10  # noqa: N815 (the old wire name)
 
@@ -141,7 +148,7 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     kind: Kind
-    query: V1QueryText = Field(description="a description of the title (1..5000 characters: a whole post "
+    query: QueryText = Field(description="a description of the title (1..5000 characters: a whole post "
                                            "is fine; tags, meta-talk and sign-offs are set aside)")
     page: PageNumber = 1
     page_size: PageSize = 10

@@ -2,7 +2,7 @@
 a few features, trained and judged by 2-fold cross-validation on the dev *validation* split (the
 tuned encoder saw the train split's queries, so its dense scores there are too good to learn from).
 
-    python scripts/learn_fusion.py [--model anisim-minilm-l6-v2] [--candidates 100]
+    python scripts/trial_learned_fusion.py [--model anisim-minilm-l6-v2] [--candidates 100] [--max-minutes 20]
 
 Features of each (query, title) among the hybrid's top candidates: dense best row, dense best whole
 synopsis, mean of the title's rows (passage agreement), BM25 over titles only and over synopses
@@ -13,6 +13,7 @@ candidates; the table compares recall@1 / recall@10 with the hybrid on the same 
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 from scipy.optimize import minimize
@@ -21,10 +22,13 @@ from anisim.encoder import Embedder
 from anisim.evaluation import FORMS, load_queries, summarize
 from anisim.index import load_index, text_hash
 from anisim.lexical import LexicalScorer, item_synopses, item_titles
+from anisim.limits import KINDS
 from anisim.models import resolve
 from anisim.pairs import in_split, split_of
-from anisim.search import Query, Searcher, scaled
-from anisim.settings import KINDS, Settings
+from anisim.query import Query
+from anisim.search import Searcher
+from anisim.settings import Settings
+from anisim.terms import scaled
 
 FEATURES = ("dense", "dense_whole", "row_mean", "bm25_titles", "bm25_synopses", "hybrid")
 
@@ -60,7 +64,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=Settings.from_env().default_model)
     parser.add_argument("--candidates", type=int, default=100)
+    parser.add_argument("--max-minutes", type=float, default=20.0, help="stop after this long")
     args = parser.parse_args()
+    deadline = time.monotonic() + 60 * args.max_minutes
     settings = Settings.from_env()
     spec = resolve(args.model)
     embedder = Embedder.for_settings(spec, settings)
@@ -80,6 +86,9 @@ def main() -> None:
                    if q["id"] in catalog.position.index]
         fold = np.array([int(split_of(f"fold-{kind}", q["id"]) == "validation") for q in queries])
         for form in FORMS:
+            if time.monotonic() > deadline:
+                print("(--max-minutes reached)")
+                return
             parsed = [Query.parse(q[form]) for q in queries]
             vectors = embedder.encode([q.text for q in parsed])
             rows = [feature_matrix(searcher, extra, p, v, args.candidates) for p, v in zip(parsed, vectors)]
