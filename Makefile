@@ -1,9 +1,9 @@
-.PHONY: help serve test check lint eval bench build container gpu-check train frontend soak tune sync abuse
+.PHONY: help serve test check lint eval bench build container k8s-check gpu-check train frontend soak tune sync abuse
 help:   ## list the targets (instant)
-	@awk -F':.*## ' '/^[a-z-]+: .*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -F':.*## ' '/^[a-z0-9-]+: .*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 serve:  ## install, build what is missing, serve on 127.0.0.1:3000 (first run ~2 min to answer, ~11 min to full)
 	bash scripts/serve.sh
-test:   ## install, then the fast tier: unit, in-process ASGI and the small sample home, no server or image (~3 min)
+test:   ## install, then the fast tier: unit, in-process ASGI and the small sample home, no server or image (~2 min)
 	bash scripts/test.sh
 lint:   ## ruff over the project, config in pyproject.toml (seconds)
 	bash scripts/setup.sh && .venv/bin/ruff check .
@@ -17,6 +17,8 @@ build:  ## build both Bentos, GPU and CPU; then `bentoml containerize anisim:lat
 	bash scripts/setup.sh && .venv/bin/bentoml build && .venv/bin/bentoml build -f bentofile.cpu.yaml
 container: ## as root: build both images, serve each from a read-only home in a private dockerd (~5 min)
 	bash scripts/setup.sh && .venv/bin/python scripts/container_check.py
+k8s-check: ## render and validate deploy/kubernetes, then one Encoder and two APIs of the CPU image in a private dockerd (as root, ~6 min)
+	bash scripts/setup.sh && .venv/bin/python -m pytest -q -m "" tests/test_kubernetes.py && .venv/bin/python scripts/container_check.py --only cpu
 gpu-check: ## device, encode rates, index build, bench and train steps, as JSON in build/ (< 8 min on one H100)
 	bash scripts/setup.sh && mkdir -p build && .venv/bin/python scripts/gpu_check.py --json build/gpu-check.json
 train:  ## re-train the shipped adapter (2 CPU cores: about 65 min, base index included; see anisim/weights/*/README.md)

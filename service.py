@@ -84,7 +84,8 @@ class Encoder:
 class AniSearch:
     """Holds every catalog and index in memory; answers searches."""
 
-    encoder = bentoml.depends(Encoder)
+    # the Encoder in this server, or (ANISIM_ENCODER_URL) a remote one that `bentoml serve` then does not start
+    encoder = bentoml.depends(Encoder, url=SETTINGS.encoder_url or None)
 
     def __init__(self) -> None:
         from anisim.api.backend import Backend  # catalogs and indexes: in the API worker only

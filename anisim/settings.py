@@ -14,7 +14,7 @@
 | `ANISIM_TRUSTED_PROXIES` | (none) | comma-separated proxy addresses or networks whose `X-Forwarded-For` names the client |
 | `ANISIM_BATCH_SIZE`, `ANISIM_BATCH_LATENCY_MS` | `32`, `3000` | the Encoder's adaptive batching |
 | `ANISIM_MAX_BODY_BYTES` | `65536` | larger request bodies get 413 before they are read |
-| `ANISIM_ENCODER_WAIT_S` | `5` | how long a request waits for the encoder before a 503 with `Retry-After` |
+| `ANISIM_ENCODER_URL`, `ANISIM_ENCODER_WAIT_S` | (none), `5` | a remote Encoder (none: in this server); a request's wait for it |
 | `ANISIM_SEARCH_THREADS`, `ANISIM_SEARCH_QUEUE` | `4`, `64` | threads that score off the event loop; searches in before a 503 |
 | `ANISIM_JIKAN_URL` | `https://api.jikan.moe/v4` | the Jikan v4 API `anisim sync` reads (or a mirror, a self-hosted Jikan) |
 | `ANISIM_JIKAN_PER_SECOND`, `ANISIM_JIKAN_PER_MINUTE` | `3`, `60` | `anisim sync`'s request limits: Jikan's documented ones |
@@ -63,6 +63,7 @@ class Settings:
     # overload, not a wait added when idle.
     batch_latency_ms: int = 3000
     max_body_bytes: int = 65536
+    encoder_url: str = ""  # empty: the Encoder runs in the same `bentoml serve`
     encoder_wait_s: float = 5.0
     search_threads: int = 4
     search_queue: int = 64
@@ -99,6 +100,7 @@ class Settings:
             batch_size=int(env.get("ANISIM_BATCH_SIZE", defaults.batch_size)),
             batch_latency_ms=int(env.get("ANISIM_BATCH_LATENCY_MS", defaults.batch_latency_ms)),
             max_body_bytes=int(env.get("ANISIM_MAX_BODY_BYTES", defaults.max_body_bytes)),
+            encoder_url=env.get("ANISIM_ENCODER_URL", "").strip().rstrip("/"),
             encoder_wait_s=float(env.get("ANISIM_ENCODER_WAIT_S", defaults.encoder_wait_s)),
             search_threads=int(env.get("ANISIM_SEARCH_THREADS", defaults.search_threads)),
             search_queue=int(env.get("ANISIM_SEARCH_QUEUE", defaults.search_queue)),

@@ -2,8 +2,11 @@
 
 The GPU image (bentofile.yaml: CUDA torch) and the CPU image (bentofile.cpu.yaml: ONNX Runtime, no
 torch) are built with `bentoml containerize`, run with a home mounted read-only at /data/anisim,
-and must answer four checks: /v1/health, a legacy search, a v1 search and the search page. A
-table and a JSON report (`--json`) give each image's size, build time, time to healthy and memory.
+and must answer four checks: /v1/health, a legacy search, a v1 search and the search page. The CPU
+image then runs the split a Kubernetes deployment runs: one Encoder container and two API
+containers pointed at it by URL, loaded through both, the Encoder killed and started again. A
+table and a JSON report (`--json`) give each image's size, build time, time to healthy and memory,
+and the split's q/s with one API and with two.
 
 It leaves alone any Docker engine the host runs: it installs Debian's docker.io where missing (as
 root) and starts a private dockerd, with its own data root, exec root and socket in a temporary
@@ -65,6 +68,7 @@ class ImageReport:
     memory_mb: float = 0.0
     user: str = ""
     checks: dict[str, str] = field(default_factory=dict)
+    split: dict[str, object] = field(default_factory=dict)  # the CPU image's split topology (`split_check`)
 
     @property
     def passed(self) -> bool:
@@ -290,6 +294,112 @@ def check_readable(home: Path) -> None:
             raise RuntimeError(f"{path} is not readable by other users (the image's user): `chmod -R a+rX {home}`")
 
 
+# ---------------------------------------------------------------- the split topology
+
+SPLIT_QUERIES = ("an elf mage outlives her hero party", "a boy reborn as a slime in another world",
+                 "a girl at a high school falls in love", "a hunter who wants to find his father")
+SPLIT_CLIENTS, SPLIT_SECONDS = 8, 10.0
+
+
+def _container(docker: list[str], name: str, image: str, home: Path, port: int, env: dict[str, str],
+               command: list[str]) -> None:
+    """As deploy/kubernetes runs it: a read-only root filesystem with a writable /tmp, BentoML's home in it."""
+    env = {"PORT": str(port), "BENTOML_HOME": "/tmp/bentoml", **env}
+    flags = [flag for key, value in env.items() for flag in ("-e", f"{key}={value}")]
+    run([*docker, "run", "-d", "--name", name, "--network", "host", "--read-only", "--tmpfs", "/tmp", *flags,
+         "-v", f"{home}:{HOME_IN_IMAGE}:ro", image, *command], f"docker run {name}")
+
+
+def _load(urls: list[str], seconds: float) -> dict[str, object]:
+    """SPLIT_CLIENTS threads searching for `seconds`, client n on urls[n % len(urls)]: q/s and statuses."""
+    import threading
+    statuses: list[int] = []
+    stop = time.monotonic() + seconds
+
+    def client(n: int) -> None:
+        with httpx.Client(base_url=urls[n % len(urls)], timeout=30) as http:
+            i = n
+            while time.monotonic() < stop:
+                body = {"kind": "anime", "query": f"{SPLIT_QUERIES[i % len(SPLIT_QUERIES)]} {i}", "page_size": 5}
+                try:
+                    statuses.append(http.post("/v1/search", json=body).status_code)
+                except httpx.HTTPError:
+                    statuses.append(0)
+                i += SPLIT_CLIENTS
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(SPLIT_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counts = {str(status): statuses.count(status) for status in sorted(set(statuses))}
+    return {"qps": round(len(statuses) / seconds, 1), "requests": len(statuses),
+            "errors": sum(status != 200 for status in statuses), "statuses": counts}
+
+
+def _health_within(urls: list[str], status: int, seconds: float) -> float | None:
+    """Seconds until every URL's /v1/health answers `status`, or None."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        try:
+            if all(httpx.get(f"{url}/v1/health", timeout=4).status_code == status for url in urls):
+                return round(time.monotonic() - started, 1)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    return None
+
+
+def split_check(docker: list[str], home: Path, report: ImageReport) -> None:
+    """One Encoder container and two API containers pointed at it by URL, all from the image, as its
+    user, the home read-only: load through both APIs, the Encoder killed (both healths 503 within 5
+    s, no other 5xx) and started again (200), and q/s with one API and with two."""
+    image, tag = report.image, f"{os.getpid()}"
+    encoder_port, api_ports = free_port(), [free_port(), free_port()]
+    encoder_url, urls = f"http://127.0.0.1:{encoder_port}", [f"http://127.0.0.1:{p}" for p in api_ports]
+    names = [f"anisim-encoder-{tag}", *(f"anisim-api{n}-{tag}" for n in (1, 2))]
+    split: dict[str, object] = {}
+    try:
+        _container(docker, names[0], image, home, encoder_port, {},
+                   ["bentoml", "serve", "service:Encoder", "--working-dir", "/home/bentoml/bento/src",
+                    "--port", str(encoder_port)])
+        wait_ready(encoder_url, timeout=240, path="/readyz")
+        for name, port in zip(names[1:], api_ports):
+            _container(docker, name, image, home, port, {"ANISIM_ENCODER_URL": encoder_url}, [])
+        for url in urls:
+            wait_ready(url, timeout=240)
+        split["encoder_named"] = all(httpx.get(f"{url}/v1/health", timeout=10).json()["encoder"]["url"] == encoder_url
+                                     for url in urls)
+        _load(urls, 3)  # warm-up
+        split["one_api"] = _load(urls[:1], SPLIT_SECONDS)
+        split["two_apis"] = _load(urls, SPLIT_SECONDS)
+        run([*docker, "kill", names[0]], "docker kill the Encoder")
+        split["down_503_s"] = _health_within(urls, 503, 5)
+        split["while_down"] = _load(urls, 3)
+        run([*docker, "start", names[0]], "docker start the Encoder")
+        split["back_200_s"] = _health_within(urls, 200, 120)
+        split["after"] = _load(urls, 3)
+    except (RuntimeError, TimeoutError, httpx.HTTPError, KeyError) as problem:
+        split["problem"] = f"{type(problem).__name__}: {problem}"
+    finally:
+        for name in names:
+            subprocess.run([*docker, "rm", "-f", name], capture_output=True)
+    report.split = split
+    report.checks["split topology"] = split_verdict(split)
+
+
+def split_verdict(split: dict) -> str:
+    """"ok", or what the split topology got wrong."""
+    if "problem" in split:
+        return str(split["problem"])
+    wrong = [what for what, bad in (
+        ("an API does not name its Encoder", not split["encoder_named"]),
+        ("errors under load", split["one_api"]["errors"] or split["two_apis"]["errors"] or split["after"]["errors"]),
+        ("health not 503 within 5 s of the Encoder's kill", split["down_503_s"] is None),
+        ("a search while it was down got other than 200 or 503", set(split["while_down"]["statuses"]) - {"200", "503"}),
+        ("health not back to 200", split["back_200_s"] is None)) if bad]
+    return "ok" if not wrong else "; ".join(wrong)
+
+
 def check_images(home: Path | None, flavors: list[str], work: Path) -> tuple[list[ImageReport], str]:
     """The whole check inside `work` (the caller has installed the packages): the engine, the base
     image, each image built, served, checked."""
@@ -313,6 +423,9 @@ def check_images(home: Path | None, flavors: list[str], work: Path) -> tuple[lis
             containerize(docker, tag, report, env)
             print(f"serving {report.image} ...", flush=True)
             serve_and_check(docker, home, report)
+            if flavor == "cpu":
+                print("the split topology: one Encoder, two APIs ...", flush=True)
+                split_check(docker, home, report)
             reports.append(report)
     return reports, base
 
@@ -328,6 +441,13 @@ def print_table(reports: list[ImageReport], base: str, host_clean: dict[str, boo
         gpu, cpu = reports
         print(f"cpu / gpu: size {cpu.size_mb / gpu.size_mb:.2f}, time to healthy {cpu.healthy_s / gpu.healthy_s:.2f}, "
               f"memory {cpu.memory_mb / gpu.memory_mb:.2f}")
+    for r in reports:
+        if r.split and "one_api" in r.split:
+            one, two = r.split["one_api"], r.split["two_apis"]
+            print(f"split ({r.bentofile}): one API {one['qps']} q/s, two APIs {two['qps']} q/s "
+                  f"({two['qps'] / max(one['qps'], 0.1):.2f}x), {SPLIT_CLIENTS} clients; Encoder killed: 503 in "
+                  f"{r.split['down_503_s']} s, statuses while down {r.split['while_down']['statuses']}; back to 200 in "
+                  f"{r.split['back_200_s']} s")
     print("host left as found (" + ", ".join(host_clean) + "): " + ("yes" if all(host_clean.values()) else
           "NO: " + ", ".join(what for what, same in host_clean.items() if not same)))
 

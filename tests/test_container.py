@@ -45,6 +45,9 @@ def test_both_images_build_serve_and_leave_the_host_as_found(container_check):
     assert set(images) == {"bentofile.yaml", "bentofile.cpu.yaml"}
     for image in images.values():
         assert image["passed"] and image["user"] != "root", image
-        assert set(image["checks"]) == {"health", "legacy search", "v1 search", "page"}, image
+        assert {"health", "legacy search", "v1 search", "page"} <= set(image["checks"]), image
+    split = images["bentofile.cpu.yaml"]["split"]  # one Encoder, two APIs by URL: passed means 0 errors, 503/200
+    assert images["bentofile.cpu.yaml"]["checks"]["split topology"] == "ok", split
+    assert split["two_apis"]["requests"] and split["down_503_s"] <= 5 and split["back_200_s"] is not None
     assert images["bentofile.cpu.yaml"]["size_mb"] < images["bentofile.yaml"]["size_mb"] / 2
     assert all(report["host_left_as_found"].values()), report["host_left_as_found"]

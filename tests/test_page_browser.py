@@ -170,7 +170,7 @@ def test_an_empty_query_and_no_results_get_clear_messages(visit):
     visit.open()
     visit.page.press("#q", "Enter")
     assert "Type a description" in visit.page.inner_text("#status")
-    visit.page.goto(f"{visit.base}/?q=alchemy&from=2199&to=2199")
+    visit.page.goto(f"{visit.base}/?q=alchemy&from=2099&to=2099")
     visit.until("document.querySelector('#status').textContent.includes('No titles match')")
 
 

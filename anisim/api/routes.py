@@ -110,6 +110,7 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
         building = only_indexes and build_running(backend.settings.home)
         status = "ok" if not problems else "building" if building else "unavailable"
         body = {"status": status, "model": backend.default_model,
+                "encoder": {"url": backend.settings.encoder_url or "in this server", "answers": not encoder},
                 "models": backend.served,
                 "indexes": {kind: len(r.items) for kind, r in backend.records.items()},
                 "catalogs": backend.catalogs, "problems": problems}

@@ -45,15 +45,17 @@ def start_server(target: str, env: dict[str, str], log_path: Path | None = None,
     return process, f"http://127.0.0.1:{port}"
 
 
-def wait_ready(url: str, process: subprocess.Popen | None = None, timeout: float = START_TIMEOUT_S) -> float:
-    """Poll /v1/health until 200 (each probe with its own short timeout: readiness can hang while
-    loading), failing early if `process` exits; returns the seconds it took."""
+def wait_ready(url: str, process: subprocess.Popen | None = None, timeout: float = START_TIMEOUT_S,
+               path: str = "/v1/health") -> float:
+    """Poll `path` until 200 (each probe with its own short timeout: readiness can hang while
+    loading), failing early if `process` exits; returns the seconds it took. An Encoder served
+    alone has no /v1/health: wait for its `/readyz`."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"bentoml serve exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/v1/health", timeout=3).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=3).status_code == 200:
                 return time.monotonic() - started
         except httpx.HTTPError:
             pass
