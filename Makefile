@@ -1,4 +1,4 @@
-.PHONY: help serve test check lint eval bench build container k8s-check gpu-check train frontend soak tune sync abuse
+.PHONY: help serve test check lint eval bench bench-scale build container k8s-check gpu-check train frontend soak tune sync abuse
 help:   ## list the targets (instant)
 	@awk -F':.*## ' '/^[a-z0-9-]+: .*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 serve:  ## install, build what is missing, serve on 127.0.0.1:3000 (first run ~2 min to answer, ~11 min to full)
@@ -13,6 +13,8 @@ eval:   ## retrieval quality, stock vs tuned, synthetic validation split and rea
 	bash scripts/setup.sh && .venv/bin/python scripts/eval_all.py
 bench:  ## the performance benchmark, docs/performance.md's table (~4 min)
 	bash scripts/setup.sh && .venv/bin/python scripts/bench.py
+bench-scale: ## how a search's time, memory and start grow with the catalog, 25k to 200k titles (~2 min)
+	bash scripts/setup.sh && .venv/bin/python scripts/bench_scale.py
 build:  ## build both Bentos, GPU and CPU; then `bentoml containerize anisim:latest` (or anisim-cpu) (~1 min)
 	bash scripts/setup.sh && .venv/bin/bentoml build && .venv/bin/bentoml build -f bentofile.cpu.yaml
 container: ## as root: build both images, serve each from a read-only home in a private dockerd (~5 min)

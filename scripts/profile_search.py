@@ -1,0 +1,80 @@
+"""Where one search's time goes, stage by stage, on today's whole anime catalog.
+
+    python scripts/profile_search.py [--queries 200]
+
+The bench's query mix (short and long dev descriptions), each searched as the API worker does
+(hybrid, the served default model, ONNX Runtime on every core for a lone query), with each stage
+timed on its own: cleaning and understanding, encoding, the dense scan, BM25, the priors and cue
+terms, the fusion, the page, what matched, and the v1 records. Prints median and p95 per stage
+and its share of the summed medians. Needs a built home (`anisim prepare`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from collections import defaultdict
+
+import numpy as np
+from bench import SETTINGS, percentile, query_mix
+
+from anisim.api.records import RecordMaker
+from anisim.encoder import Embedder
+from anisim.models import resolve
+from anisim.query import Query
+from anisim.ranking import page_of
+from anisim.search import Searcher
+
+
+def _timed(times: dict[str, list[float]], stage: str, call):
+    started = time.perf_counter()
+    out = call()
+    times[stage].append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def _one(searcher: Searcher, encode, records: RecordMaker, text: str, times: dict[str, list[float]]) -> None:
+    """One search, stage by stage, as `Searcher.search` and the v1 route run it."""
+    terms, fusion = searcher.terms, searcher.fusion
+    query = _timed(times, "clean + understand", lambda: Query.parse(text, "hybrid", searcher.names))
+    vector = _timed(times, "encode (ONNX Runtime)", lambda: encode([query.text])[0])
+    similarities = {"dense": _timed(times, "dense scan", lambda: terms["dense"].scores(query, vector)),
+                    "bm25": _timed(times, "BM25", lambda: terms["bm25"].scores(query, vector))}
+    scores = _timed(times, "priors, cue terms, fusion", lambda: fusion.scores(terms, query, vector, similarities))
+    page = _timed(times, "page (top 10 of all)", lambda: page_of(scores, 1, 10))
+    matches = _timed(times, "what matched", lambda: searcher.matches(query, vector, page.positions, similarities))
+    _timed(times, "v1 records", lambda: records.v1(dataclasses.replace(page, matches=matches)))
+
+
+def profile(searcher: Searcher, encode, records: RecordMaker, texts: list[str]) -> dict[str, list[float]]:
+    """Milliseconds per stage, per query."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for text in texts:
+        _one(searcher, encode, records, text, times)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--queries", type=int, default=200, help="how many queries of the bench's mix")
+    args = parser.parse_args()
+    spec = resolve(SETTINGS.models[0])
+    searcher = Searcher.open("anime", spec, SETTINGS.home)
+    encode = Embedder(spec, "onnx", SETTINGS.home, latency=True).encode
+    records = RecordMaker(searcher.catalog)
+    texts = query_mix(args.queries)
+    profile(searcher, encode, records, texts[:10])  # warm-up
+    times = profile(searcher, encode, records, texts)
+    medians = {stage: float(np.median(ms)) for stage, ms in times.items()}
+    total = sum(medians.values())
+    print(f"{len(texts)} queries, {len(searcher.catalog.items):,} anime, {searcher.index.rows.size:,} index rows")
+    print("| stage | median ms | p95 ms | share |")
+    print("|---|---|---|---|")
+    for stage, ms in times.items():
+        print(f"| {stage} | {medians[stage]:.2f} | {percentile(ms, 95):.2f} | {medians[stage] / total:.0%} |")
+    print(f"| sum of medians | {total:.2f} | | |")
+
+
+if __name__ == "__main__":
+    main()
