@@ -298,7 +298,7 @@ def check_readable(home: Path) -> None:
 
 SPLIT_QUERIES = ("an elf mage outlives her hero party", "a boy reborn as a slime in another world",
                  "a girl at a high school falls in love", "a hunter who wants to find his father")
-SPLIT_CLIENTS, SPLIT_SECONDS = 8, 10.0
+SPLIT_CLIENTS = 8
 
 
 def _container(docker: list[str], name: str, image: str, home: Path, port: int, env: dict[str, str],
@@ -349,10 +349,10 @@ def _health_within(urls: list[str], status: int, seconds: float) -> float | None
     return None
 
 
-def split_check(docker: list[str], home: Path, report: ImageReport) -> None:
+def split_check(docker: list[str], home: Path, report: ImageReport, seconds: float) -> None:
     """One Encoder container and two API containers pointed at it by URL, all from the image, as its
     user, the home read-only: load through both APIs, the Encoder killed (both healths 503 within 5
-    s, no other 5xx) and started again (200), and q/s with one API and with two."""
+    s, no other 5xx) and started again (200), and q/s with one API and with two (`seconds` each)."""
     image, tag = report.image, f"{os.getpid()}"
     encoder_port, api_ports = free_port(), [free_port(), free_port()]
     encoder_url, urls = f"http://127.0.0.1:{encoder_port}", [f"http://127.0.0.1:{p}" for p in api_ports]
@@ -369,15 +369,15 @@ def split_check(docker: list[str], home: Path, report: ImageReport) -> None:
             wait_ready(url, timeout=240)
         split["encoder_named"] = all(httpx.get(f"{url}/v1/health", timeout=10).json()["encoder"]["url"] == encoder_url
                                      for url in urls)
-        _load(urls, 3)  # warm-up
-        split["one_api"] = _load(urls[:1], SPLIT_SECONDS)
-        split["two_apis"] = _load(urls, SPLIT_SECONDS)
+        _load(urls, 2)  # warm-up
+        split["one_api"] = _load(urls[:1], seconds)
+        split["two_apis"] = _load(urls, seconds)
         run([*docker, "kill", names[0]], "docker kill the Encoder")
         split["down_503_s"] = _health_within(urls, 503, 5)
-        split["while_down"] = _load(urls, 3)
+        split["while_down"] = _load(urls, 2)
         run([*docker, "start", names[0]], "docker start the Encoder")
         split["back_200_s"] = _health_within(urls, 200, 120)
-        split["after"] = _load(urls, 3)
+        split["after"] = _load(urls, 2)
     except (RuntimeError, TimeoutError, httpx.HTTPError, KeyError) as problem:
         split["problem"] = f"{type(problem).__name__}: {problem}"
     finally:
@@ -400,7 +400,8 @@ def split_verdict(split: dict) -> str:
     return "ok" if not wrong else "; ".join(wrong)
 
 
-def check_images(home: Path | None, flavors: list[str], work: Path) -> tuple[list[ImageReport], str]:
+def check_images(home: Path | None, flavors: list[str], work: Path,
+                 split_seconds: float) -> tuple[list[ImageReport], str]:
     """The whole check inside `work` (the caller has installed the packages): the engine, the base
     image, each image built, served, checked."""
     if home is None:
@@ -425,7 +426,7 @@ def check_images(home: Path | None, flavors: list[str], work: Path) -> tuple[lis
             serve_and_check(docker, home, report)
             if flavor == "cpu":
                 print("the split topology: one Encoder, two APIs ...", flush=True)
-                split_check(docker, home, report)
+                split_check(docker, home, report, split_seconds)
             reports.append(report)
     return reports, base
 
@@ -458,6 +459,8 @@ def main() -> int:
     parser.add_argument("--home", type=Path, help="the home to mount read-only (default: build the suite's small one)")
     parser.add_argument("--only", choices=sorted(BENTOS), help="build and serve one image only")
     parser.add_argument("--json", type=Path, help="write the report here")
+    parser.add_argument("--split-seconds", type=float, default=10.0,
+                        help="how long the split topology's load runs with one API, then with two")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()),
                         help="where the temporary folder (engine, images, base image: ~15 GB) goes")
     args = parser.parse_args()
@@ -469,7 +472,7 @@ def main() -> int:
         before = host_state()
         work = Path(tempfile.mkdtemp(prefix="anisim-container-", dir=args.workdir))
         try:
-            reports, base = check_images(args.home and args.home.resolve(), flavors, work)
+            reports, base = check_images(args.home and args.home.resolve(), flavors, work, args.split_seconds)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     except Refused as refused:
