@@ -91,18 +91,15 @@ class Searcher:
 
     def scores(self, query: Query, vector: np.ndarray | None) -> np.ndarray:
         """One score per item (catalog order) for a query and its unit vector (None in lexical mode)."""
-        if query.mode == "lexical":
-            return self.terms["bm25"].scores(query, vector)
-        self._dense()
-        if query.mode == "dense":
-            return self.terms["dense"].scores(query, vector)
-        return self.fusion.scores(self.terms, query, vector)
+        return self._scored(query, vector)[0]
 
     def _scored(self, query: Query, vector: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """`scores`, and in hybrid its similarity terms (to tell which earned each result's place)."""
-        if query.mode != "hybrid":
-            return self.scores(query, vector), {}
+        if query.mode == "lexical":
+            return self.terms["bm25"].scores(query, vector), {}
         self._dense()
+        if query.mode == "dense":
+            return self.terms["dense"].scores(query, vector), {}
         similarities = self.fusion.similarities(self.terms, query, vector)
         return self.fusion.scores(self.terms, query, vector, similarities), similarities
 

@@ -46,8 +46,9 @@ def grown(catalog: Catalog, index: Index, size: int) -> tuple[Catalog, Index]:
     synopses = pd.concat([catalog.synopses.assign(item_id=catalog.synopses["item_id"] + k * OFFSET)
                           for k in range(copies)])
     synopses = synopses[synopses["item_id"].isin(set(items["id"]))]
-    keep = np.concatenate([index.rows + k * n_items for k in range(copies)]) < size
-    rows = np.concatenate([index.rows + k * n_items for k in range(copies)])[keep]
+    rows = np.concatenate([index.rows + k * n_items for k in range(copies)])
+    keep = rows < size
+    rows = rows[keep]
     units = Units(rows, np.concatenate([index.units.synopses + k * n_synopses for k in range(copies)])[keep],
                   [t for t, k in zip(index.units.texts * copies, keep) if k])
     vectors = np.ascontiguousarray(np.tile(index.vectors, (copies, 1))[keep])

@@ -33,7 +33,6 @@ from anisim.pairs import in_split
 from anisim.query import Query
 from anisim.search import Searcher
 from anisim.settings import Settings
-from anisim.terms import scaled
 
 GRID = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.12, 0.16, 0.24, 0.32, 0.4, 0.5)
 REAL_POSTS = "anime_tomt_dev.jsonl"
@@ -55,7 +54,7 @@ def score_set(name: str, searcher: Searcher, encode, queries: list[dict], form: 
     queries = [q for q in queries if q["id"] in searcher.catalog.position.index]
     parsed = [Query.parse(q[form], "hybrid", searcher.names) for q in queries]
     dense = searcher._dense().scores(encode([q.text for q in parsed]))
-    lexical = np.stack([scaled(searcher.lexical.scores(q.text)) for q in parsed])
+    lexical = np.stack([searcher.terms["bm25"].scores(q, None) for q in parsed])
     answers = np.array([int(searcher.catalog.position[q["id"]]) for q in queries])
     return QuerySet(name, dense, lexical, parsed, answers)
 
@@ -68,12 +67,10 @@ def tuned_setup(kind: str) -> tuple[Settings, Callable[[list[str]], np.ndarray],
 
 
 def ranks(qs: QuerySet, searcher: Searcher, fusion: Fusion) -> np.ndarray:
-    """The answer's rank for each query under `fusion` (Fusion.scores, less its division by a
-    constant, which changes no order)."""
-    similarity = fusion.similarity
-    boosts = [fusion.boost(searcher.terms, query, None) for query in qs.queries]
-    totals = similarity.get("dense", 0.0) * qs.dense + similarity.get("bm25", 0.0) * qs.lexical + \
-        np.stack([np.broadcast_to(np.asarray(b, dtype=np.float32), qs.dense.shape[1:]) for b in boosts])
+    """The answer's rank for each query under `fusion`: the service's own `Fusion.scores`, over
+    the dense and BM25 terms computed once."""
+    totals = np.stack([fusion.scores(searcher.terms, query, None, {"dense": dense, "bm25": lexical})
+                       for query, dense, lexical in zip(qs.queries, qs.dense, qs.lexical)])
     gold = totals[np.arange(len(qs.answers)), qs.answers]
     return (totals > gold[:, None]).sum(axis=1) + 1
 
