@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from anisim import generations, sources
 from anisim.errors import SourceError
@@ -243,6 +244,9 @@ def load_catalog(root: Path, kind: str) -> Catalog:
                         for v in items["related"]]
     if set(items["id"]) != set(synopses["item_id"]) or len(items) != manifest.get("items"):
         raise SourceError(f"{folder}: its titles and synopses do not match: {_rebuild_hint(kind)}")
+    # Arrow's memory pool keeps what the files' columns held once they became Python objects
+    # unless told to give it back: 74 MB of the API worker for the anime catalog
+    pa.default_memory_pool().release_unused()
     return Catalog(kind, items, synopses, {"built_at": manifest.get("built_at"), "synced_at": manifest.get("synced_at")})
 
 

@@ -59,8 +59,17 @@ class Fusion:
                similarities: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """The hybrid score of every item (`similarities`: the terms already computed)."""
         parts = self.similarities(terms, query, vector) if similarities is None else similarities
-        similarity = weighted_sum(parts, self.similarity).astype(np.float32)
-        return ((similarity + self.boost(terms, query, vector)) / self.largest).astype(np.float32)
+        return self.combine(parts, self.boost(terms, query, vector))
+
+    def combine(self, similarities: dict[str, np.ndarray], boost: np.ndarray | float) -> np.ndarray:
+        """The hybrid score from its parts; item by item, so some items' scores come out to the
+        bit as they do among all."""
+        similarity = weighted_sum(similarities, self.similarity).astype(np.float32)
+        return ((similarity + boost) / self.largest).astype(np.float32)
+
+    def share(self, name: str) -> float:
+        """How much one unit of a similarity term moves the hybrid score."""
+        return self.similarity.get(name, 0.0) / self.largest
 
 
 def weighted_sum(values: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray | None:

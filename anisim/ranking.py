@@ -7,6 +7,7 @@ items the filters allow: pages never overlap, skip or come back short while item
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +49,27 @@ def top_positions(scores: np.ndarray, k: int, allowed: np.ndarray | None = None)
         candidates, values = candidates[keep], values[keep]
     order = np.lexsort((candidates, -values))
     return candidates[order][:k]
+
+
+def refined(scores: np.ndarray, margin: np.ndarray, k: int, allowed: np.ndarray | None,
+            exact: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Approximate `scores` (each within `margin` of its exact value) made exact wherever an item
+    could be among the k best allowed: those items get `exact(positions)`, and every other item's
+    exact score, and its approximate one, lie below the k-th best exact score. So the first k of
+    the stable order, and any page within them, are those of the exact scores."""
+    lower = scores - margin
+    if allowed is not None:
+        lower = np.where(allowed, lower, -np.inf)
+    count = int(allowed.sum()) if allowed is not None else scores.size
+    if k >= count:
+        positions = np.flatnonzero(allowed) if allowed is not None else np.arange(scores.size)
+    else:
+        kth_lower = np.partition(lower, scores.size - k)[scores.size - k]  # k items surely reach it
+        reach = scores + margin >= kth_lower
+        positions = np.flatnonzero(reach & allowed if allowed is not None else reach)
+    out = scores.copy()
+    out[positions] = exact(positions)
+    return out
 
 
 def page_of(scores: np.ndarray, page: int, page_size: int, allowed: np.ndarray | None = None) -> Page:

@@ -27,7 +27,7 @@ from anisim.index import Index, load_index
 from anisim.lexical import LexicalScorer, item_documents
 from anisim.models import ModelSpec
 from anisim.query import Query
-from anisim.ranking import Match, Page, page_of
+from anisim.ranking import Match, Page, page_of, refined
 from anisim.similarity import DenseScorer
 from anisim.terms import catalog_terms
 from anisim.understanding import Names, name_word
@@ -90,29 +90,51 @@ class Searcher:
         return self.dense
 
     def scores(self, query: Query, vector: np.ndarray | None) -> np.ndarray:
-        """One score per item (catalog order) for a query and its unit vector (None in lexical mode)."""
-        return self._scored(query, vector)[0]
-
-    def _scored(self, query: Query, vector: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """`scores`, and in hybrid its similarity terms (to tell which earned each result's place)."""
+        """One exact score per item (catalog order) for a query and its unit vector (None in
+        lexical mode): the whole ranking, as `anisim eval` reads it."""
         if query.mode == "lexical":
-            return self.terms["bm25"].scores(query, vector), {}
+            return self.terms["bm25"].scores(query, vector)
         self._dense()
         if query.mode == "dense":
-            return self.terms["dense"].scores(query, vector), {}
-        similarities = self.fusion.similarities(self.terms, query, vector)
-        return self.fusion.scores(self.terms, query, vector, similarities), similarities
+            return self.terms["dense"].scores(query, vector)
+        return self.fusion.scores(self.terms, query, vector)
 
     def search(self, query: Query | str, vector: np.ndarray | Encode | None, page: int = 1,
                page_size: int = 10, filters: Filters = Filters()) -> Page:
         """A page of results for a query (raw text is parsed in the default mode) and either its
-        vector or a function that encodes it."""
+        vector or a function that encodes it. The page is the one `scores` gives, found faster."""
         query = query if isinstance(query, Query) else Query.parse(query, names=self.names)
         if callable(vector):
             vector = vector([query.text])[0] if query.needs_vector else None
-        scores, similarities = self._scored(query, vector)
-        found = page_of(scores, page, page_size, filters.mask(self.columns))
+        allowed = filters.mask(self.columns)
+        if query.mode == "lexical":
+            scores, similarities = self.scores(query, vector), {}
+        else:
+            scores, similarities = self._page_scores(query, vector, page * page_size, allowed)
+        found = page_of(scores, page, page_size, allowed)
         return dataclasses.replace(found, matches=self.matches(query, vector, found.positions, similarities))
+
+    def _page_scores(self, query: Query, vector: np.ndarray, k: int,
+                     allowed: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Scores whose k best are `scores`' to the bit: the dense term from the rows' int8 codes
+        (`anisim.quantized`), then exact for every item whose error bound lets it reach the k best."""
+        dense = self._dense()
+        approximate, bound = dense.approximate(vector)
+        if query.mode == "dense":
+            return refined(approximate, bound, k, allowed, lambda positions: dense.exact_at(vector, positions)), {}
+        similarities = {name: approximate if name == "dense" else self.terms[name].scores(query, vector)
+                        for name, weight in self.fusion.similarity.items() if weight}
+        boost = self.fusion.boost(self.terms, query, vector)
+        scores = self.fusion.combine(similarities, boost)
+        if "dense" not in similarities:
+            return scores, similarities
+
+        def exact(positions: np.ndarray) -> np.ndarray:
+            similarities["dense"][positions] = dense.exact_at(vector, positions)  # what `matches` compares
+            return self.fusion.combine({name: values[positions] for name, values in similarities.items()},
+                                       boost[positions] if isinstance(boost, np.ndarray) else boost)
+
+        return refined(scores, bound * self.fusion.share("dense"), k, allowed, exact), similarities
 
     def matches(self, query: Query, vector: np.ndarray | None, positions: np.ndarray,
                 similarities: dict[str, np.ndarray]) -> tuple[Match, ...]:
@@ -159,10 +181,11 @@ class Searcher:
         position = int(self.catalog.position[item_id])
         dense = self._dense()
         vector = dense.item_vector(position)
-        scores = dense.scores(vector)[0]
         allowed = filters.mask(self.columns)
-        allowed = np.ones(scores.size, dtype=bool) if allowed is None else allowed.copy()
+        allowed = np.ones(len(self.catalog.items), dtype=bool) if allowed is None else allowed.copy()
         allowed[position] = False
+        approximate, bound = dense.approximate(vector)
+        scores = refined(approximate, bound, page * page_size, allowed, lambda positions: dense.exact_at(vector, positions))
         found = page_of(scores, page, page_size, allowed)
         return dataclasses.replace(found, matches=self.dense_matches(vector, found.positions))
 

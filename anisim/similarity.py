@@ -1,29 +1,17 @@
 """Dense similarity: query vectors against every row of an index, reduced to one score per item.
 
 An item's score is its best row (its best synopsis or passage), so a title with several synopses
-or a long one split into passages is judged by the text that matches best. Brute force: one
-float32 matrix product; see `scripts/bench.py` for where that stops being enough.
+or a long one split into passages is judged by the text that matches best. Exact scores are a
+float32 dot product with every row (what `anisim eval` ranks by); a page is found from the
+rows' int8 codes first (`anisim.quantized`) and made exact where it counts (`exact_at`).
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from anisim.index import Index
-
-_THREADPOOLS = ThreadpoolController()
-
-
-def one_blas_thread() -> AbstractContextManager:
-    """Run NumPy's BLAS on one thread inside the block (costs ~8 us).
-
-    One query's product is small, and extra BLAS threads keep spinning after it, fighting the
-    encoder's torch threads for the cores: on 2 cores that doubled single-query latency in-process
-    (21-22 -> 40-50 ms) and took half the API process's CPU under load (scripts/bench.py)."""
-    return _THREADPOOLS.limit(limits=1, user_api="blas")
+from anisim.quantized import QuantizedRows
 
 
 class DenseScorer:
@@ -38,18 +26,35 @@ class DenseScorer:
         self.starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows
         self.ends = np.r_[self.starts[1:], rows.size]
         self.n_items = n_items
+        self.quantized = QuantizedRows(self.vectors, self.starts)
 
     def scores(self, queries: np.ndarray) -> np.ndarray:
-        """(q, n_items) cosine similarity of each query with each item's best row."""
+        """(q, n_items) cosine similarity of each query with each item's best row. Row by row
+        (`vecdot`), not one matrix product: a row's score is then the same bits wherever the row
+        lies, so `exact_at` over a few rows agrees with it (a matrix product rounds the last rows
+        of a block differently: 1 float32 step, which reorders exact ties)."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        with one_blas_thread():
-            row_scores = queries @ self.vectors.T
+        row_scores = np.vecdot(self.vectors, queries[:, None, :])
         return np.maximum.reduceat(row_scores, self.starts, axis=1)
+
+    def approximate(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each item's score from the int8 codes, and the most it can differ from `scores`'."""
+        return self.quantized.scores(query)
+
+    def exact_at(self, query: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """`scores` of some items only, to the bit: the same product over just their rows."""
+        if not positions.size:
+            return np.zeros(0, dtype=np.float32)
+        lengths = self.ends[positions] - self.starts[positions]
+        offsets = np.r_[0, np.cumsum(lengths)[:-1]]  # where each item's rows begin among those gathered
+        rows = np.repeat(self.starts[positions] - offsets, lengths) + np.arange(lengths.sum())
+        row_scores = np.vecdot(self.vectors[rows], np.asarray(query, dtype=np.float32))
+        return np.maximum.reduceat(row_scores, offsets)
 
     def best_rows(self, query: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """For each item position, the index row that gave it its score (a few dot products per
         item: only the page's items are looked at, and nothing is encoded again)."""
-        return np.array([start + int(np.argmax(self.vectors[start:end] @ query))
+        return np.array([start + int(np.argmax(np.vecdot(self.vectors[start:end], query)))
                          for start, end in zip(self.starts[positions], self.ends[positions])], dtype=np.int64)
 
     def item_vector(self, position: int) -> np.ndarray:

@@ -1,12 +1,13 @@
-"""Where one search's time goes, stage by stage, on today's whole anime catalog.
+"""Where one search's time goes, stage by stage, on today's whole anime catalog (or one grown).
 
-    python scripts/profile_search.py [--queries 200]
+    python scripts/profile_search.py [--queries 200] [--size 100000]
 
 The bench's query mix (short and long dev descriptions), each searched as the API worker does
 (hybrid, the served default model, ONNX Runtime on every core for a lone query), with each stage
 timed on its own: cleaning and understanding, encoding, the dense scan, BM25, the priors and cue
 terms, the fusion, the page, what matched, and the v1 records. Prints median and p95 per stage
-and its share of the summed medians. Needs a built home (`anisim prepare`).
+and its share of the summed medians. `--size` grows the catalog as `bench_scale.py` does (repeated
+titles under new ids), to see which stages grow with it. Needs a built home (`anisim prepare`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from collections import defaultdict
 
 import numpy as np
 from bench import SETTINGS, percentile, query_mix
+from bench_scale import grown
 
 from anisim.api.records import RecordMaker
+from anisim.catalog import load_catalog
 from anisim.encoder import Embedder
+from anisim.index import load_index
+from anisim.lexical import LexicalScorer, item_documents
 from anisim.models import resolve
 from anisim.query import Query
 from anisim.ranking import page_of
@@ -58,9 +63,15 @@ def profile(searcher: Searcher, encode, records: RecordMaker, texts: list[str]) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queries", type=int, default=200, help="how many queries of the bench's mix")
+    parser.add_argument("--size", type=int, help="grow the catalog to this many titles (a cost figure only)")
     args = parser.parse_args()
     spec = resolve(SETTINGS.models[0])
-    searcher = Searcher.open("anime", spec, SETTINGS.home)
+    if args.size:
+        catalog = load_catalog(SETTINGS.home / "catalog", "anime")
+        catalog, index = grown(catalog, load_index(catalog, spec, SETTINGS.home), args.size)
+        searcher = Searcher(catalog, index, LexicalScorer(item_documents(catalog)))
+    else:
+        searcher = Searcher.open("anime", spec, SETTINGS.home)
     encode = Embedder(spec, "onnx", SETTINGS.home, latency=True).encode
     records = RecordMaker(searcher.catalog)
     texts = query_mix(args.queries)

@@ -6,7 +6,12 @@
 For each dev query (synthetic anime and manga, every form; the real posts, both forms) it ranks
 the whole catalog with the served default model (hybrid; dense and lexical for the `query` form),
 in the stable order (`anisim.ranking`), and keeps a SHA-256 of that order. `--compare` names every
-query whose list differs and exits 1 if any does. Needs a built home (`anisim prepare`).
+query whose list differs and exits 1 if any does.
+
+It also checks that the pages the service serves (`Searcher.search`, which finds them from the
+rows' int8 codes) are those of the exact ranking: pages 1 of 10 and of 100, page 4 of 25, and page
+1 of 10 among TV titles of 2000-2015 (a filter), for every query; it exits 1 if any differs.
+Needs a built home (`anisim prepare`).
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from tqdm import tqdm
 
 from anisim.encoder import Embedder
 from anisim.evaluation import FORMS, load_queries
+from anisim.filters import Filters
 from anisim.limits import KINDS
 from anisim.models import resolve
 from anisim.query import Query
+from anisim.ranking import page_of
 from anisim.search import Searcher
 from anisim.settings import Settings
 
@@ -36,11 +43,26 @@ def query_sets(settings: Settings, kind: str) -> list[tuple[str, list[dict], tup
     return sets
 
 
-def digests(settings: Settings) -> dict[str, str]:
-    """{"set/form/mode/n": sha256 of the whole catalog's order} for every dev query."""
+PAGES = ((1, 10, Filters()), (1, 100, Filters()), (4, 25, Filters()),
+         (1, 10, Filters(types=("TV",), year_min=2000, year_max=2015)))
+
+
+def served_pages_differ(searcher: Searcher, query: Query, vector: np.ndarray | None, scores: np.ndarray) -> int:
+    """How many of PAGES `Searcher.search` serves otherwise than the exact scores rank them."""
+    differ = 0
+    for page, size, filters in PAGES:
+        exact = page_of(scores, page, size, filters.mask(searcher.columns))
+        served = searcher.search(query, vector, page, size, filters)
+        differ += not (np.array_equal(served.positions, exact.positions) and served.total == exact.total)
+    return differ
+
+
+def digests(settings: Settings) -> tuple[dict[str, str], dict[str, int]]:
+    """{"set/form/mode/n": sha256 of the whole catalog's order} for every dev query, and for each
+    kind how many served pages were checked and how many differ from the exact order."""
     spec = resolve(settings.models[0])
     encode = Embedder.for_settings(spec, settings).encode
-    out = {}
+    out, pages = {}, {"checked": 0, "differ": 0}
     for kind in KINDS:
         searcher = Searcher.open(kind, spec, settings.home)
         positions = np.arange(len(searcher.catalog.items))
@@ -54,7 +76,9 @@ def digests(settings: Settings) -> dict[str, str]:
                         scores = searcher.scores(query, vector)
                         order = positions[np.lexsort((positions, -scores))]
                         out[f"{name}/{form}/{mode}/{n}"] = hashlib.sha256(order.astype(np.int64).tobytes()).hexdigest()
-    return out
+                        pages["checked"] += len(PAGES)
+                        pages["differ"] += served_pages_differ(searcher, query, vector, scores)
+    return out, pages
 
 
 def main() -> None:
@@ -62,14 +86,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="write the digests here (JSON)")
     parser.add_argument("--compare", type=Path, help="digests of the old code: report every difference")
     args = parser.parse_args()
-    found = digests(Settings.from_env())
+    found, pages = digests(Settings.from_env())
     args.out.write_text(json.dumps(found, indent=0))
-    print(f"{len(found)} ranked lists")
+    print(f"{len(found)} ranked lists; served pages: {pages['differ']} of {pages['checked']} differ from the exact order")
     if args.compare:
         old = json.loads(args.compare.read_text())
         differ = sorted(k for k in old.keys() | found.keys() if old.get(k) != found.get(k))
         print(f"{len(differ)} of {len(old)} differ" + (": " + ", ".join(differ[:20]) if differ else ": identical"))
-        sys.exit(1 if differ else 0)
+        sys.exit(1 if differ or pages["differ"] else 0)
+    sys.exit(1 if pages["differ"] else 0)
 
 
 if __name__ == "__main__":

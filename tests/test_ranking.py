@@ -4,7 +4,7 @@ import numpy as np
 
 from anisim.columns import Membership
 from anisim.filters import Filters
-from anisim.ranking import page_of, top_positions
+from anisim.ranking import page_of, refined, top_positions
 
 
 def test_ties_break_by_position_even_at_the_cut_off():
@@ -24,6 +24,25 @@ def test_pages_concatenate_to_one_big_page_without_gaps_or_overlaps():
     assert list(np.concatenate([p.ranks for p in pages])) == list(range(1, 31))
     assert all(allowed[big.positions]) and big.total == allowed.sum()
     assert pages[0].has_more
+
+
+def test_refined_scores_give_the_exact_pages_and_rescore_only_what_could_reach_them():
+    rng = np.random.default_rng(5)
+    exact = rng.integers(0, 400, 2000).astype(np.float32) / 400  # many ties
+    margin = np.full(exact.size, 0.01, dtype=np.float32)
+    approximate = exact + rng.uniform(-0.01, 0.01, exact.size).astype(np.float32)
+    allowed = rng.random(exact.size) < 0.7
+    asked = []
+
+    def rescore(positions):
+        asked.append(positions.size)
+        return exact[positions]
+
+    for page, size, mask in ((1, 10, None), (3, 25, None), (1, 10, allowed), (20, 100, allowed)):
+        scores = refined(approximate, margin, page * size, mask, rescore)
+        served, wanted = page_of(scores, page, size, mask), page_of(exact, page, size, mask)
+        assert np.array_equal(served.positions, wanted.positions) and served.total == wanted.total
+    assert asked[0] < 100 and asked[-1] == allowed.sum()  # a first page rescored a few; every allowed one past the end
 
 
 def test_a_page_past_the_end_is_empty_and_the_last_page_is_short():
