@@ -95,7 +95,7 @@ def _cmd_search(args: argparse.Namespace) -> None:
     searcher = Searcher.open(args.kind, spec, args.home)
     encode = Embedder(spec, SETTINGS.engine, args.home, latency=True).encode
     page = searcher.search(Query.parse(args.query, args.mode, searcher.names), encode, args.page, args.page_size)
-    for record in RecordMaker(searcher.catalog).v1(page):
+    for record in RecordMaker(searcher.catalog, searcher.columns).v1(page):
         english = f" ({record['title_english']})" if record["title_english"] else ""
         print(f"{record['rank']:>4}. {record['similarity']:.3f}  [{record['id']}] {record['title']}{english}")
     print(f"page {args.page}, {page.total:,} titles in all")

@@ -226,7 +226,9 @@ def _read(folder: Path, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray, dict]:
         generation = generations.verified_files(folder, manifest)
     except generations.Unreadable as problem:
         raise IndexProblem(f"{problem}: {fix}") from None
-    vectors, rows = np.load(generation / VECTORS), np.load(generation / ROWS)
+    # vectors memory-mapped: search reads all of them only through their int8 codes
+    # (`anisim.quantized`), then the few rows it rescores; the file's pages are the OS's to keep
+    vectors, rows = np.load(generation / VECTORS, mmap_mode="r"), np.load(generation / ROWS)
     if vectors.shape != (manifest.get("rows"), spec.dim) or rows.shape != (manifest.get("rows"),):
         raise IndexProblem(f"{folder} arrays do not match its manifest: {fix}")
     return vectors, rows, manifest

@@ -52,9 +52,6 @@ class Searcher:
         self.dense = DenseScorer(index, len(catalog.items)) if index else None
         self.lexical = lexical or LexicalScorer(item_documents(catalog))
         self.terms = catalog_terms(self.columns, self.dense, self.lexical)
-        item_ids = catalog.synopses["item_id"].to_numpy()
-        self.synopsis_starts = np.searchsorted(item_ids, catalog.items["id"].to_numpy())  # per item position
-        self.synopsis_ends = np.searchsorted(item_ids, catalog.items["id"].to_numpy(), side="right")
 
     @classmethod
     def open(cls, kind: str, spec: ModelSpec, home: Path) -> Searcher:
@@ -164,7 +161,7 @@ class Searcher:
         scores = self.synopsis_lexical.scores(text)
         texts = self.catalog.synopses["text"]
         best = [start + int(np.argmax(scores[start:end]))
-                for start, end in zip(self.synopsis_starts[positions], self.synopsis_ends[positions])]
+                for start, end in zip(self.columns.synopsis_starts[positions], self.columns.synopsis_ends[positions])]
         return tuple(Match(texts.iat[s], s, "words") for s in best)
 
     @cached_property

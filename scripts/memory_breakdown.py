@@ -62,7 +62,7 @@ def main() -> None:
         index = load_index(catalog, spec, settings.home)
         searcher = searcher.with_index(index)
         note(f"{kind}: {spec.name} index ({index.rows.size:,} rows)")
-        held += [searcher, RecordMaker(catalog)]
+        held += [searcher, RecordMaker(catalog, searcher.columns)]
         note(f"{kind}: records")
     held.append(Embedder(spec, "onnx", settings.home, latency=True))
     held[-1].encode(["warm-up"])

@@ -73,7 +73,7 @@ def main() -> None:
     else:
         searcher = Searcher.open("anime", spec, SETTINGS.home)
     encode = Embedder(spec, "onnx", SETTINGS.home, latency=True).encode
-    records = RecordMaker(searcher.catalog)
+    records = RecordMaker(searcher.catalog, searcher.columns)
     texts = query_mix(args.queries)
     profile(searcher, encode, records, texts[:10])  # warm-up
     times = profile(searcher, encode, records, texts)

@@ -125,7 +125,7 @@ class Backend:
                 log.warning("%s index of %s not loaded, BM25 answers until it is: %s", kind, spec.name, problem)
             searchers[spec.name] = lexical_only.with_index(index)
         about = {"titles": len(catalog.items), "synopses": len(catalog.synopses), **catalog.dates}
-        self.kinds = {**self.kinds, kind: Loaded(generation, about, searchers, RecordMaker(catalog),
+        self.kinds = {**self.kinds, kind: Loaded(generation, about, searchers, RecordMaker(catalog, lexical_only.columns),
                                                  facet_counts(catalog))}
         self.missing = missing
         self.catalog_problems = {k: v for k, v in self.catalog_problems.items() if k != kind}

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from anisim.catalog import Catalog
+from anisim.columns import Columns
 from anisim.errors import NotFound
 from anisim.ranking import Match, Page
 
@@ -53,22 +54,21 @@ def _python_list_string(values: list[str] | None) -> str:
 class RecordMaker:
     """Turns pages of one catalog into response records."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, columns: Columns | None = None) -> None:
+        """`columns`: the catalog's, as its searcher built them at load (made here when not given)."""
         self.kind = catalog.kind
-        self.items = catalog.items.to_dict(orient="records")
-        self.titles = dict(zip(catalog.items["id"], catalog.items["title"]))
-        self.positions = {int(item_id): position for position, item_id in enumerate(catalog.items["id"])}
+        self.columns = columns or Columns(catalog)
+        self.items = self.columns.rows
+        self.titles = self.columns.titles
         self.synopsis_texts = catalog.synopses["text"].tolist()
         self.synopsis_sources = catalog.synopses["source"].tolist()
-        primary = catalog.synopses.reset_index().drop_duplicates("item_id", keep="first")
-        self.first_synopsis = dict(zip(primary["item_id"], primary["index"]))
 
     def _matches(self, page: Page) -> list[Match]:
         """What matched each result; a title's first synopsis where the page does not say."""
         if page.matches:
             return list(page.matches)
-        firsts = [self.first_synopsis[self.items[int(p)]["id"]] for p in page.positions]
-        return [Match(self.synopsis_texts[s], s) for s in firsts]
+        firsts = self.columns.synopsis_starts[page.positions]
+        return [Match(self.synopsis_texts[s], int(s)) for s in firsts]
 
     def legacy(self, page: Page) -> list[dict[str, Any]]:
         """The old records; `synopsis` is the whole synopsis whose text matched best (as the old API did)."""
@@ -93,7 +93,7 @@ class RecordMaker:
     def one(self, item_id: int) -> dict[str, Any]:
         """One title's v1 record (its first synopsis as `synopsis` and `matched`) with its English
         episode titles in episode order (too long for a page of results), or NotFound."""
-        position = self.positions.get(item_id)
+        position = self.columns.positions.get(item_id)
         if position is None:
             raise NotFound(f"no {self.kind} with MAL id {item_id} in the catalog")
         record = self.v1(Page(np.array([position]), np.array([1]), np.array([np.nan]), 1))[0]

@@ -8,7 +8,8 @@ errors are exactly `{"error": ...}`. Each handler reaches the running service th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -18,7 +19,6 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from anisim.api import mcp
 from anisim.api.responses import error_response
 from anisim.api.schemas import SearchRequest, parse_legacy_request
 from anisim.buildlock import build_running
@@ -68,7 +68,7 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
     """The Starlette app of the legacy, model-list, health, facet and title routes, the MCP door
     (`/mcp`) and the search page. `openapi_page` is BentoML's Swagger UI page, served at `/docs`
     since the search page takes `/`."""
-    mcp_app = mcp.mount_app(mcp.LocalDoor(lambda: current().backend, lambda: current().encode_query))
+    mcp_door = McpDoor(current)
 
     async def legacy_search(request: Request) -> JSONResponse:
         """POST /anisearchmodel/{anime|manga}: the old contract, with valid JSON and honest errors."""
@@ -144,7 +144,7 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
             return error_response(NotFound("no OpenAPI page here; the spec is at /docs.json"))
         return FileResponse(openapi_page)
 
-    return Starlette(lifespan=lambda app: mcp.lifespan(mcp_app), routes=[
+    return Starlette(lifespan=mcp_door.lifespan, routes=[
         Route("/", search_page, methods=["GET"]),
         Route("/docs", docs_page, methods=["GET"]),
         Mount("/page", with_headers(StaticFiles(directory=PAGE), PAGE_HEADERS), name="page"),
@@ -155,5 +155,26 @@ def build_routes(current: Callable[[], Served], openapi_page: Path | None = None
         Route("/v1/title", title, methods=["GET"]),
         # an ASGI app as the endpoint (no redirect from /mcp to /mcp/); POST only: stateless, so no
         # event stream to GET (it would stay open for ever)
-        Route("/mcp", mcp_app, methods=["POST"]),
+        Route("/mcp", mcp_door, methods=["POST"]),
     ])
+
+
+class McpDoor:
+    """The MCP door (`anisim.api.mcp`), made when the app starts serving. The MCP SDK costs ~35 MB
+    in each process that imports it, and every process of `bentoml serve` imports `service.py`:
+    the supervisor and the Encoder, which never serve MCP, then do not load it."""
+
+    def __init__(self, current: Callable[[], Served]) -> None:
+        self.current = current
+        self.app: Callable | None = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """Make the MCP app and run its session manager for as long as the app serves."""
+        from anisim.api import mcp
+        self.app = mcp.mount_app(mcp.LocalDoor(lambda: self.current().backend, lambda: self.current().encode_query))
+        async with mcp.lifespan(self.app):
+            yield
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        await self.app(scope, receive, send)
