@@ -9,7 +9,7 @@ import numpy as np
 
 from anisim.catalog import MAKER_FIELDS
 from anisim.filters import NAME_FIELDS
-from anisim.priors import main_entry, numbers, popularity, reach
+from anisim.priors import main_entry, mal_score, numbers, popularity, reach
 from anisim.taxonomy import TAG_FIELDS
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ class Columns:
         self.popularity = popularity(catalog)
         self.reach = reach(catalog)
         self.main_entry = main_entry(catalog)
+        self.mal_score = mal_score(catalog)
         # studios, authors and magazines: the makers people name ("Ghibli", "Jump"); producers are
         # mostly broadcasters and labels ("Cartoon Network" says where it aired, not who made it)
         self.makers = [{n for names in group for n in (names or [])} for group in zip(*(items[f] for f in MAKER_FIELDS))]

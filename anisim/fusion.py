@@ -15,7 +15,7 @@ from anisim.terms import Term
 
 DEFAULT_FILE = Path(__file__).with_name("fusion.toml")
 GROUPS = ("similarity", "priors", "cues")
-TERMS = {"similarity": ("dense", "bm25"), "priors": ("popularity", "reach", "main_entry"),
+TERMS = {"similarity": ("dense", "bm25"), "priors": ("popularity", "reach", "main_entry", "mal_score"),
          "cues": ("type", "era", "names", "audience", "genres", "dubbed_popularity")}
 
 

@@ -1,5 +1,5 @@
 """Priors: what is likely before reading the description (popularity, how widely a title was
-seen, a franchise's main entry), each a per-item column in [0, 1].
+seen, a franchise's main entry, MAL's score), each a per-item column in [0, 1].
 
 `anisim.columns` computes them once per catalog, and `anisim.fusion.toml` weighs them (tuned on the
 dev sets' train split and the real-post dev set: docs/quality.md).
@@ -70,3 +70,14 @@ def main_entry(catalog: Catalog) -> np.ndarray:
         0.0 if (kind in _MINOR_TYPES or any(r["relation"] in _DERIVED for r in related or [])) else 1.0
         for kind, related in zip(catalog.items["type"], catalog.items["related"])
     ], dtype=np.float32)
+
+
+def mal_score(catalog: Catalog) -> np.ndarray:
+    """MAL's score scaled to [0, 1] over the catalog's range; 0 where the title has none (a trial
+    term: weight 0 in fusion.toml, scripts/trials/mal-score-*.toml)."""
+    scores = numbers(catalog.items["score"])
+    known = ~np.isnan(scores)
+    if not known.any():
+        return np.zeros(len(scores), dtype=np.float32)
+    low, high = scores[known].min(), scores[known].max()
+    return np.nan_to_num((scores - low) / max(high - low, 1e-9), nan=0.0).astype(np.float32)

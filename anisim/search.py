@@ -125,13 +125,19 @@ class Searcher:
         scores = self.fusion.combine(similarities, boost)
         if "dense" not in similarities:
             return scores, similarities
+        exact = self.exact_hybrid(vector, similarities, boost)
+        return refined(scores, bound * self.fusion.share("dense"), k, allowed, exact), similarities
 
+    def exact_hybrid(self, vector: np.ndarray, similarities: dict[str, np.ndarray],
+                     boost: np.ndarray | float) -> Callable[[np.ndarray], np.ndarray]:
+        """Exact hybrid scores of some items, from their exact dense term and the other terms
+        already computed; the dense term in `similarities` becomes exact there too (`matches`
+        compares it)."""
         def exact(positions: np.ndarray) -> np.ndarray:
-            similarities["dense"][positions] = dense.exact_at(vector, positions)  # what `matches` compares
+            similarities["dense"][positions] = self._dense().exact_at(vector, positions)
             return self.fusion.combine({name: values[positions] for name, values in similarities.items()},
                                        boost[positions] if isinstance(boost, np.ndarray) else boost)
-
-        return refined(scores, bound * self.fusion.share("dense"), k, allowed, exact), similarities
+        return exact
 
     def matches(self, query: Query, vector: np.ndarray | None, positions: np.ndarray,
                 similarities: dict[str, np.ndarray]) -> tuple[Match, ...]:

@@ -1,7 +1,7 @@
 """The score terms of search: one small object per term, each scoring every item for a query.
 
 Similarity terms (dense, BM25) read the query's text or vector; prior terms (popularity, reach, a
-franchise's main entry) are the same for every query; cue terms say how well each title fits what
+franchise's main entry, MAL's score) are the same for every query; cue terms say how well each title fits what
 the description said about it (type, era, maker, audience, genres, dubbed) and have nothing to say
 (None) when it said nothing. `anisim.fusion` weighs and adds them.
 """
@@ -147,7 +147,7 @@ def catalog_terms(columns: Columns, dense: DenseScorer | None, lexical: LexicalS
     terms: dict[str, Term] = {
         "bm25": Bm25(lexical),
         "popularity": Column(lambda: columns.popularity), "reach": Column(lambda: columns.reach),
-        "main_entry": Column(lambda: columns.main_entry),
+        "main_entry": Column(lambda: columns.main_entry), "mal_score": Column(lambda: columns.mal_score),
         "type": TypeFit(columns), "era": EraFit(columns), "names": MakerFit(columns),
         "audience": AudienceFit(columns), "genres": GenreFit(columns), "dubbed_popularity": DubbedPopularity(columns),
     }

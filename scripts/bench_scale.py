@@ -8,7 +8,7 @@ quality figure. Each size runs in a fresh process, so its memory is its own:
 - single query p50 / p95 in process (understanding, encoding with ONNX Runtime, hybrid search,
   page), and the batched ceiling (64 queries encoded at once, then each searched): `bench.py`'s;
 - resident memory of that process once the searcher is built (what the API worker holds for one
-  kind and one model);
+  kind and one model; the vectors saved and memory-mapped, as the service reads them);
 - start: building the searcher from the loaded catalog and index (the BM25 index, the columns,
   the maker names), which a cold start pays after reading the files;
 - index build: the rows over this machine's measured encode rate (`--rate`), extrapolated.
@@ -18,10 +18,14 @@ Needs a built home (`anisim prepare`). Prints a table; --json prints one JSON ob
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import gc
 import json
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -55,17 +59,26 @@ def grown(catalog: Catalog, index: Index, size: int) -> tuple[Catalog, Index]:
     return Catalog(catalog.kind, items, synopses), Index(vectors, rows, index.manifest, units)
 
 
+def memory_mapped(index: Index, folder: Path) -> Index:
+    """The index with its vectors saved and read back memory-mapped, as `load_index` reads them."""
+    np.save(folder / "vectors.npy", index.vectors)
+    return dataclasses.replace(index, vectors=np.load(folder / "vectors.npy", mmap_mode="r"))
+
+
 def one_size(size: int, queries: int) -> dict:
     """Everything measured at one size, in this process."""
     spec = resolve(SETTINGS.models[0])
     catalog = load_catalog(SETTINGS.home / "catalog", "anime")
     catalog, index = grown(catalog, load_index(catalog, spec, SETTINGS.home), size)
-    started = time.perf_counter()
-    searcher = Searcher(catalog, index, LexicalScorer(item_documents(catalog)))
-    start_s = time.perf_counter() - started
-    rss_mb = psutil.Process().memory_info().rss / 2**20
-    texts = query_mix(queries)
-    figures = bench_ceiling(searcher, "onnx", texts)
+    with tempfile.TemporaryDirectory(prefix="anisim-scale-") as folder:
+        index = memory_mapped(index, Path(folder))
+        gc.collect()
+        started = time.perf_counter()
+        searcher = Searcher(catalog, index, LexicalScorer(item_documents(catalog)))
+        start_s = time.perf_counter() - started
+        rss_mb = psutil.Process().memory_info().rss / 2**20
+        texts = query_mix(queries)
+        figures = bench_ceiling(searcher, "onnx", texts)
     return {"size": size, "rows": int(index.rows.size), "single_p50_ms": round(figures["inproc_latency_ms"], 2),
             "single_p95_ms": round(figures["inproc_p95_ms"], 2), "ceiling_qps": round(figures["ceiling_qps"], 1),
             "api_rss_mb": round(rss_mb), "cold_start_s": round(start_s, 1),

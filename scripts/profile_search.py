@@ -4,8 +4,9 @@
 
 The bench's query mix (short and long dev descriptions), each searched as the API worker does
 (hybrid, the served default model, ONNX Runtime on every core for a lone query), with each stage
-timed on its own: cleaning and understanding, encoding, the dense scan, BM25, the priors and cue
-terms, the fusion, the page, what matched, and the v1 records. Prints median and p95 per stage
+timed on its own: cleaning and understanding, encoding, the dense first pass over the int8 codes,
+BM25, the priors and cue terms, the fusion, the exact rescoring of the items that could reach the
+page, the page, what matched, and the v1 records. Prints median and p95 per stage
 and its share of the summed medians. `--size` grows the catalog as `bench_scale.py` does (repeated
 titles under new ids), to see which stages grow with it. Needs a built home (`anisim prepare`).
 """
@@ -28,7 +29,7 @@ from anisim.index import load_index
 from anisim.lexical import LexicalScorer, item_documents
 from anisim.models import resolve
 from anisim.query import Query
-from anisim.ranking import page_of
+from anisim.ranking import page_of, refined
 from anisim.search import Searcher
 
 
@@ -41,12 +42,16 @@ def _timed(times: dict[str, list[float]], stage: str, call):
 
 def _one(searcher: Searcher, encode, records: RecordMaker, text: str, times: dict[str, list[float]]) -> None:
     """One search, stage by stage, as `Searcher.search` and the v1 route run it."""
-    terms, fusion = searcher.terms, searcher.fusion
+    terms, fusion, dense = searcher.terms, searcher.fusion, searcher.dense
     query = _timed(times, "clean + understand", lambda: Query.parse(text, "hybrid", searcher.names))
     vector = _timed(times, "encode (ONNX Runtime)", lambda: encode([query.text])[0])
-    similarities = {"dense": _timed(times, "dense scan", lambda: terms["dense"].scores(query, vector)),
-                    "bm25": _timed(times, "BM25", lambda: terms["bm25"].scores(query, vector))}
-    scores = _timed(times, "priors, cue terms, fusion", lambda: fusion.scores(terms, query, vector, similarities))
+    approximate, bound = _timed(times, "dense first pass (int8 codes)", lambda: dense.approximate(vector))
+    similarities = {"dense": approximate, "bm25": _timed(times, "BM25", lambda: terms["bm25"].scores(query, vector))}
+    boost = _timed(times, "priors and cue terms", lambda: fusion.boost(terms, query, vector))
+    scores = _timed(times, "fusion", lambda: fusion.combine(similarities, boost))
+    exact = searcher.exact_hybrid(vector, similarities, boost)
+    scores = _timed(times, "exact where an item could reach the page", lambda: refined(
+        scores, bound * fusion.share("dense"), 10, None, exact))
     page = _timed(times, "page (top 10 of all)", lambda: page_of(scores, 1, 10))
     matches = _timed(times, "what matched", lambda: searcher.matches(query, vector, page.positions, similarities))
     _timed(times, "v1 records", lambda: records.v1(dataclasses.replace(page, matches=matches)))
