@@ -113,11 +113,12 @@ def encode_pairs(embedders: dict[str, Embedder], pairs: list[list[str]]) -> np.n
 
 def lone_query_encoders(settings: Settings) -> dict[str, Embedder]:
     """ONNX Runtime embedders of the served models, warmed up, where the settings pick that engine
-    on this machine (a CPU host); {} where they pick torch (a GPU host). The API worker encodes a
-    lone query with these itself: on a CPU, the hop to the Encoder service costs a quarter of the
-    answer's time, and batching buys nothing for one query."""
+    on this machine (a CPU host); {} where they pick torch (a GPU host) or `lone_encoder` is off.
+    The API worker encodes a lone query with these itself: on a CPU, the hop to the Encoder
+    service and its one-core sessions cost a third of the answer's time (p50 at 1 client 14.9 ->
+    19.7 ms), and batching buys nothing for one query; each costs ~150 MB of the worker."""
     encoders = {}
-    for name in settings.models:
+    for name in settings.models if settings.lone_encoder else ():
         spec = resolve(name)
         if choose_engine(settings.engine, spec, settings.home) == "onnx":
             encoders[name] = Embedder(spec, "onnx", settings.home, latency=True)

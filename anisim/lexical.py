@@ -17,6 +17,7 @@ import json
 import logging
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import bm25s
@@ -39,10 +40,12 @@ def item_titles(catalog: Catalog) -> list[str]:
             for row in catalog.items.itertuples(index=False)]
 
 
-def item_synopses(catalog: Catalog) -> list[str]:
-    """One text per item, in catalog order: its distinct synopses."""
-    synopses = catalog.synopses.groupby("item_id", sort=False)["text"].agg(" ".join)
-    return [synopses.get(item_id, "") for item_id in catalog.items["id"]]
+def item_synopses(catalog: Catalog) -> Iterator[str]:
+    """One text per item, in catalog order: its distinct synopses (synopses are sorted by item)."""
+    texts, item_ids = catalog.synopses["text"].tolist(), catalog.synopses["item_id"].to_numpy()
+    ids = catalog.items["id"].to_numpy()
+    for start, end in zip(np.searchsorted(item_ids, ids), np.searchsorted(item_ids, ids, side="right")):
+        yield " ".join(texts[start:end])
 
 
 def item_makers(catalog: Catalog) -> list[str]:
@@ -51,16 +54,19 @@ def item_makers(catalog: Catalog) -> list[str]:
     return [" ".join(n for names in group for n in (names or [])) for group in zip(*columns)]
 
 
-def item_documents(catalog: Catalog) -> list[str]:
-    """One text per item, in catalog order: its titles, its makers, then its synopses."""
-    return [f"{titles} {makers} {synopses}"
-            for titles, makers, synopses in zip(item_titles(catalog), item_makers(catalog), item_synopses(catalog))]
+def item_documents(catalog: Catalog) -> Iterator[str]:
+    """One text per item, in catalog order: its titles, its makers, then its synopses. One at a
+    time: checking a saved index needs only their hash, and the whole list (30 MB for anime)
+    left 60 MB of the API worker's heap behind (scripts/memory_breakdown.py)."""
+    for titles, makers, synopses in zip(item_titles(catalog), item_makers(catalog), item_synopses(catalog)):
+        yield f"{titles} {makers} {synopses}"
 
 
 class LexicalScorer:
     """A BM25 index of some texts (one per item: `item_documents`); `scores(text)` gives one score per text."""
 
-    def __init__(self, documents: list[str]) -> None:
+    def __init__(self, documents: Iterable[str]) -> None:
+        documents = list(documents)
         self.stemmer = Stemmer.Stemmer("english")
         self.n_items = len(documents)
         tokens = bm25s.tokenize(documents, stopwords=_STOPWORDS, stemmer=self.stemmer, show_progress=False)
@@ -70,29 +76,29 @@ class LexicalScorer:
     @classmethod
     def for_catalog(cls, catalog: Catalog, home: Path) -> LexicalScorer:
         """The index of a catalog's `item_documents`, kept under `<home>/lexical/<kind>/` (`cached`)."""
-        return cls.cached(item_documents(catalog), _lexical_dir(home, catalog.kind))
+        return cls.cached(lambda: item_documents(catalog), _lexical_dir(home, catalog.kind))
 
     @classmethod
     def for_synopses(cls, catalog: Catalog, home: Path) -> LexicalScorer:
         """The index of every single synopsis (which one of a title's synopses matched), kept under
         `<home>/lexical/<kind>-synopses/` (`cached`): about a second to build for anime."""
-        return cls.cached(catalog.synopses["text"].tolist(), _lexical_dir(home, f"{catalog.kind}-synopses"))
+        return cls.cached(lambda: catalog.synopses["text"], _lexical_dir(home, f"{catalog.kind}-synopses"))
 
     @classmethod
-    def cached(cls, documents: list[str], folder: Path) -> LexicalScorer:
-        """The index of `documents`: loaded from `folder` when it was saved from exactly these
-        documents and every file still matches its checksum, else built and saved there
+    def cached(cls, documents: Callable[[], Iterable[str]], folder: Path) -> LexicalScorer:
+        """The index of the texts `documents()` gives: loaded from `folder` when it was saved from
+        exactly these texts and every file still matches its checksum, else built and saved there
         (atomically; an unwritable home only costs the build, about 3 s for anime)."""
-        digest = _documents_hash(documents)
-        wanted = {"documents_sha256": digest, "documents": len(documents), "bm25s": bm25s.__version__}
+        digest, count = _documents_hash(documents())
+        wanted = {"documents_sha256": digest, "documents": count, "bm25s": bm25s.__version__}
         try:
             manifest = json.loads((folder / _MANIFEST).read_bytes().decode("utf-8"))
             if {key: manifest.get(key) for key in wanted} == wanted and _files_intact(folder, manifest["files"]):
-                return cls._load(folder, len(documents))
+                return cls._load(folder, count)
             log.warning("the BM25 index in %s is stale or damaged: rebuilding it", folder)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as problem:  # missing or unreadable
             log.debug("no usable BM25 index in %s: %s", folder, type(problem).__name__)
-        scorer = cls(documents)
+        scorer = cls(documents())
         try:
             with atomic_folder(folder) as tmp:
                 scorer.bm25.save(str(tmp), show_progress=False)
@@ -132,12 +138,14 @@ def _files_intact(folder: Path, files: dict[str, str]) -> bool:
     return bool(files) and all((folder / name).is_file() and file_hash(folder / name) == sha for name, sha in files.items())
 
 
-def _documents_hash(documents: list[str]) -> str:
-    digest = hashlib.sha256()
+def _documents_hash(documents: Iterable[str]) -> tuple[str, int]:
+    """The SHA-256 of the texts, and how many there are."""
+    digest, count = hashlib.sha256(), 0
     for document in documents:
         digest.update(document.encode())
         digest.update(b"\0")
-    return digest.hexdigest()
+        count += 1
+    return digest.hexdigest(), count
 
 
 def _lexical_dir(home: Path, kind: str) -> Path:

@@ -56,7 +56,7 @@ def main() -> None:
     print(f"{len(episodes):,} titles with episode titles; encoding them", flush=True)
     positions = np.array(sorted(episodes))
     vectors = encode([episodes[p] for p in positions])
-    documents = item_documents(searcher.catalog)
+    documents = list(item_documents(searcher.catalog))
     for position, text in episodes.items():
         documents[position] += " " + text
     bm25_episodes = LexicalScorer(documents)

@@ -10,7 +10,7 @@ QUERIES = ("a boy reborn as a slime in another world", "Edward Elric alchemy", "
 
 @pytest.fixture(scope="module")
 def documents(small_catalogs) -> list[str]:
-    return item_documents(small_catalogs["anime"])
+    return list(item_documents(small_catalogs["anime"]))
 
 
 def _refuse_to_build(monkeypatch) -> None:
@@ -21,9 +21,9 @@ def _refuse_to_build(monkeypatch) -> None:
 
 def test_a_saved_index_scores_exactly_like_a_fresh_one(documents, tmp_path, monkeypatch):
     fresh = LexicalScorer(documents)
-    LexicalScorer.cached(documents, tmp_path / "lexical")
+    LexicalScorer.cached(lambda: documents, tmp_path / "lexical")
     _refuse_to_build(monkeypatch)
-    loaded = LexicalScorer.cached(documents, tmp_path / "lexical")
+    loaded = LexicalScorer.cached(lambda: documents, tmp_path / "lexical")
     for query in QUERIES:
         assert np.array_equal(loaded.scores(query), fresh.scores(query))
     assert loaded.scores("Edward Elric alchemy").max() > 0
@@ -31,24 +31,24 @@ def test_a_saved_index_scores_exactly_like_a_fresh_one(documents, tmp_path, monk
 
 def test_an_index_of_other_documents_is_rebuilt_not_served(documents, tmp_path):
     folder = tmp_path / "lexical"
-    LexicalScorer.cached(documents, folder)
+    LexicalScorer.cached(lambda: documents, folder)
     changed = [*documents[:-1], documents[-1] + " Edward Elric"]
-    rebuilt = LexicalScorer.cached(changed, folder)
+    rebuilt = LexicalScorer.cached(lambda: changed, folder)
     assert np.array_equal(rebuilt.scores("Edward Elric"), LexicalScorer(changed).scores("Edward Elric"))
 
 
 def test_a_damaged_manifest_means_a_rebuild(documents, tmp_path):
     folder = tmp_path / "lexical"
-    LexicalScorer.cached(documents, folder)
+    LexicalScorer.cached(lambda: documents, folder)
     (folder / "anisim.json").write_text("{not json")
-    scorer = LexicalScorer.cached(documents, folder)
+    scorer = LexicalScorer.cached(lambda: documents, folder)
     assert np.array_equal(scorer.scores(QUERIES[0]), LexicalScorer(documents).scores(QUERIES[0]))
 
 
 def test_an_unwritable_home_only_costs_the_build(documents, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the folder's parent should be")
-    scorer = LexicalScorer.cached(documents, blocker / "lexical")
+    scorer = LexicalScorer.cached(lambda: documents, blocker / "lexical")
     assert np.array_equal(scorer.scores(QUERIES[1]), LexicalScorer(documents).scores(QUERIES[1]))
 
 
