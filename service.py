@@ -96,10 +96,10 @@ class AniSearch:
         self.waiting = 0  # queries of this worker now waiting for their vector
 
     async def encode_query(self, model: str, text: str) -> np.ndarray:
-        """The query's unit vector. A query that is alone is encoded here when this host encodes
-        on the CPU (the hop to the Encoder process cost ~5 ms of a ~20 ms answer), or else sent past
-        the batcher, whose learned wait (inflated after a burst of load) would delay it for nothing;
-        concurrent queries go to the Encoder service's adaptive batching."""
+        """The query's unit vector. A query that is alone is sent past the batcher, whose learned
+        wait (inflated after a burst of load) would delay it for nothing, or encoded here where
+        `ANISIM_LONE_ENCODER=1` on a CPU host (`lone_query_encoders`); concurrent queries go to the
+        Encoder service's adaptive batching."""
         alone = self.waiting == 0
         self.waiting += 1
         try:

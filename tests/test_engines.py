@@ -76,3 +76,11 @@ def test_the_onnx_engine_never_imports_torch(small_home):
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sentence_transformers', 'transformers')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_api_workers_lone_query_encoder_is_off_unless_asked_for(small_home):
+    from anisim.encoder import lone_query_encoders
+    from anisim.settings import Settings
+    env = {"ANISIM_HOME": str(small_home), "ANISIM_MODELS": SERVED[0], "ANISIM_ENGINE": "onnx"}
+    assert lone_query_encoders(Settings.from_env(env)) == {}  # off by default
+    assert list(lone_query_encoders(Settings.from_env({**env, "ANISIM_LONE_ENCODER": "1"}))) == [SERVED[0]]
