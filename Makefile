@@ -13,7 +13,7 @@ eval:   ## retrieval quality, stock vs tuned, synthetic validation split and rea
 	bash scripts/setup.sh && .venv/bin/python scripts/eval_all.py
 bench:  ## the performance benchmark, docs/performance.md's table (~4 min)
 	bash scripts/setup.sh && .venv/bin/python scripts/bench.py
-bench-scale: ## how a search's time, memory and start grow with the catalog, 25k to 200k titles (~2 min)
+bench-scale: ## how a search's time, memory and start grow with the catalog, 25k to 200k titles (~4 min)
 	bash scripts/setup.sh && .venv/bin/python scripts/bench_scale.py
 build:  ## build both Bentos, GPU and CPU; then `bentoml containerize anisim:latest` (or anisim-cpu) (~1 min)
 	bash scripts/setup.sh && .venv/bin/bentoml build && .venv/bin/bentoml build -f bentofile.cpu.yaml

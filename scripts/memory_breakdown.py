@@ -5,7 +5,7 @@ the worker loads them (one process; a part's figure is what it added).
 
 Parts: Python with the libraries the worker imports; per kind the catalog, the BM25 indexes
 (titles and synopses), the searcher (columns, maker names, terms), the default model's index and
-the records; then the lone-query ONNX Runtime session. Needs a built home (`anisim prepare`).
+the records; then the lone-query ONNX Runtime session that `ANISIM_LONE_ENCODER=1` adds. Needs a built home (`anisim prepare`).
 Prints a table in MB.
 """
 
@@ -66,7 +66,7 @@ def main() -> None:
         note(f"{kind}: records")
     held.append(Embedder(spec, "onnx", settings.home, latency=True))
     held[-1].encode(["warm-up"])
-    note("ONNX Runtime session (lone queries)")
+    note("ONNX Runtime session for lone queries (only with ANISIM_LONE_ENCODER=1)")
     total = sum(mb for _, mb in rows)
     print("| part | MB | share |")
     print("|---|---|---|")
