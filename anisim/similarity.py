@@ -54,9 +54,12 @@ class DenseScorer:
         return self.quantized.scores(query)
 
     def exact_at(self, query: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        """`scores` of some items only, to the bit: the same product over just their rows."""
+        """`scores` of some items only, to the bit: the same dot products over just their rows
+        (over every row when most items are asked for, as a deep page asks: no copy of the rows)."""
         if not positions.size:
             return np.zeros(0, dtype=np.float32)
+        if 2 * positions.size > self.n_items:
+            return self.scores(query)[0][positions]
         lengths = self.ends[positions] - self.starts[positions]
         offsets = np.r_[0, np.cumsum(lengths)[:-1]]  # where each item's rows begin among those gathered
         rows = np.repeat(self.starts[positions] - offsets, lengths) + np.arange(lengths.sum())

@@ -8,7 +8,8 @@ from anisim.query import Query
 from anisim.ranking import page_of
 
 PAGES = ((1, 10, Filters()), (2, 25, Filters()), (1, 100, Filters()), (1, 10, Filters(types=("TV",))),
-         (1, 10, Filters(year_min=2000, year_max=2012)))
+         (1, 10, Filters(year_min=2000, year_max=2012)),
+         (3, 100, Filters()), (2, 100, Filters(types=("TV",))))  # deep: most or all titles rescored
 
 
 @pytest.fixture(scope="module")
