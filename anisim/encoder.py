@@ -115,9 +115,9 @@ def lone_query_encoders(settings: Settings) -> dict[str, Embedder]:
     """ONNX Runtime embedders of the served models, warmed up, where the settings pick that engine
     on this machine (a CPU host) and `lone_encoder` is on; {} otherwise (the default, and a GPU
     host). The API worker then encodes a lone query itself: alone, the hop to the Encoder and its
-    one-core sessions cost ~3 ms of ~18 (p50 at 1 client). Off by default: each costs ~150 MB of
+    one-core sessions cost ~4 ms of ~17 (p50 at 1 client). Off by default: each costs ~150 MB of
     the worker, and under load the service answered more, not fewer (scripts/bench.py, 2026-12-07:
-    93.2 against 85.5 q/s at 32 clients; summed RSS 917 against 1,074 MB)."""
+    87.8 against 83.2 q/s at 32 clients; summed RSS 960 against 1,079 MB)."""
     encoders = {}
     for name in settings.models if settings.lone_encoder else ():
         spec = resolve(name)
