@@ -115,10 +115,9 @@ class Searcher:
                      allowed: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Scores whose k best are `scores`' to the bit: the dense term from the rows' int8 codes
         (`anisim.quantized`), then exact for every item whose error bound lets it reach the k best."""
-        dense = self._dense()
-        approximate, bound = dense.approximate(vector)
         if query.mode == "dense":
-            return refined(approximate, bound, k, allowed, lambda positions: dense.exact_at(vector, positions)), {}
+            return self._dense_page_scores(vector, k, allowed), {}
+        approximate, bound = self._dense().approximate(vector)
         similarities = {name: approximate if name == "dense" else self.terms[name].scores(query, vector)
                         for name, weight in self.fusion.similarity.items() if weight}
         boost = self.fusion.boost(self.terms, query, vector)
@@ -127,6 +126,12 @@ class Searcher:
             return scores, similarities
         exact = self.exact_hybrid(vector, similarities, boost)
         return refined(scores, bound * self.fusion.share("dense"), k, allowed, exact), similarities
+
+    def _dense_page_scores(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> np.ndarray:
+        """Dense scores whose k best are exact (the dense mode, and "more like this")."""
+        dense = self._dense()
+        approximate, bound = dense.approximate(vector)
+        return refined(approximate, bound, k, allowed, lambda positions: dense.exact_at(vector, positions))
 
     def exact_hybrid(self, vector: np.ndarray, similarities: dict[str, np.ndarray],
                      boost: np.ndarray | float) -> Callable[[np.ndarray], np.ndarray]:
@@ -182,14 +187,11 @@ class Searcher:
         if item_id not in self.catalog.position.index:
             raise NotFound(f"no {self.catalog.kind} with MAL id {item_id} in the catalog")
         position = int(self.catalog.position[item_id])
-        dense = self._dense()
-        vector = dense.item_vector(position)
+        vector = self._dense().item_vector(position)
         allowed = filters.mask(self.columns)
         allowed = np.ones(len(self.catalog.items), dtype=bool) if allowed is None else allowed.copy()
         allowed[position] = False
-        approximate, bound = dense.approximate(vector)
-        scores = refined(approximate, bound, page * page_size, allowed, lambda positions: dense.exact_at(vector, positions))
-        found = page_of(scores, page, page_size, allowed)
+        found = page_of(self._dense_page_scores(vector, page * page_size, allowed), page, page_size, allowed)
         return dataclasses.replace(found, matches=self.dense_matches(vector, found.positions))
 
 
