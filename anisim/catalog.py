@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -89,6 +90,11 @@ class Catalog:
         self.items = self.items.reset_index(drop=True)
         self.synopses = self.synopses.reset_index(drop=True)
         self.position = pd.Series(range(len(self.items)), index=self.items["id"].to_numpy())
+
+    def synopsis_ranges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each item's rows of `synopses` (sorted by item id), as their start and end, in catalog order."""
+        synopsis_items, ids = self.synopses["item_id"].to_numpy(), self.items["id"].to_numpy()
+        return np.searchsorted(synopsis_items, ids), np.searchsorted(synopsis_items, ids, side="right")
 
     def content_hash(self) -> str:
         """A hash of exactly what gets embedded: which text belongs to which item, in order."""

@@ -60,13 +60,10 @@ class Columns:
     def __init__(self, catalog: Catalog) -> None:
         items = catalog.items
         self.size = len(items)
-        # what a record shows: each item's fields, its position by MAL id, its synopses' rows
+        # what a record shows: each item's fields, its title by MAL id, its synopses' rows
         self.rows = items.to_dict(orient="records")
-        self.positions = {int(item_id): position for position, item_id in enumerate(items["id"])}
         self.titles = dict(zip(items["id"], items["title"]))
-        synopsis_items, ids = catalog.synopses["item_id"].to_numpy(), items["id"].to_numpy()
-        self.synopsis_starts = np.searchsorted(synopsis_items, ids)  # a title's first synopsis row
-        self.synopsis_ends = np.searchsorted(synopsis_items, ids, side="right")
+        self.synopsis_starts, self.synopsis_ends = catalog.synopsis_ranges()
         self.types = np.array([t or "" for t in items["type"]], dtype=object)  # as MAL writes them
         self.types_lower = np.array([t.lower() for t in self.types], dtype=object)
         self.years = numbers(items["start_year"])

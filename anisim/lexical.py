@@ -42,9 +42,8 @@ def item_titles(catalog: Catalog) -> list[str]:
 
 def item_synopses(catalog: Catalog) -> Iterator[str]:
     """One text per item, in catalog order: its distinct synopses (synopses are sorted by item)."""
-    texts, item_ids = catalog.synopses["text"].tolist(), catalog.synopses["item_id"].to_numpy()
-    ids = catalog.items["id"].to_numpy()
-    for start, end in zip(np.searchsorted(item_ids, ids), np.searchsorted(item_ids, ids, side="right")):
+    texts = catalog.synopses["text"].tolist()
+    for start, end in zip(*catalog.synopsis_ranges()):
         yield " ".join(texts[start:end])
 
 

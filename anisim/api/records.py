@@ -57,6 +57,7 @@ class RecordMaker:
     def __init__(self, catalog: Catalog, columns: Columns | None = None) -> None:
         """`columns`: the catalog's, as its searcher built them at load (made here when not given)."""
         self.kind = catalog.kind
+        self.position = catalog.position
         self.columns = columns or Columns(catalog)
         self.items = self.columns.rows
         self.titles = self.columns.titles
@@ -93,9 +94,10 @@ class RecordMaker:
     def one(self, item_id: int) -> dict[str, Any]:
         """One title's v1 record (its first synopsis as `synopsis` and `matched`) with its English
         episode titles in episode order (too long for a page of results), or NotFound."""
-        position = self.columns.positions.get(item_id)
+        position = self.position.get(item_id)
         if position is None:
             raise NotFound(f"no {self.kind} with MAL id {item_id} in the catalog")
+        position = int(position)
         record = self.v1(Page(np.array([position]), np.array([1]), np.array([np.nan]), 1))[0]
         episodes = self.items[position].get("episode_titles")
         return {**{key: value for key, value in record.items() if key not in ("rank", "similarity")},
