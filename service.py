@@ -19,6 +19,7 @@ import bentoml
 import numpy as np
 from bentoml._internal.server.http.instruments import RunnerTrafficMetricsMiddleware
 
+from anisim.api.coalescer import Coalescer
 from anisim.api.guard import RequestGuard
 from anisim.api.logs import quiet_logs
 from anisim.api.metrics import bound_endpoint_labels
@@ -94,38 +95,37 @@ class AniSearch:
         self.backend.watch()  # a missing index (still being built) is loaded once it is written
         self.local = lone_query_encoders(SETTINGS)  # ONNX Runtime here on a CPU host; {} on a GPU host
         self.waiting = 0  # queries of this worker now waiting for their vector
+        self.coalescer = Coalescer(self.send_pairs, SETTINGS.encoder_wait_s, max_batch=SETTINGS.batch_size)
 
     async def encode_query(self, model: str, text: str) -> np.ndarray:
-        """The query's unit vector. A query that is alone is sent past the batcher, whose learned
-        wait (inflated after a burst of load) would delay it for nothing, or encoded here where
-        `ANISIM_LONE_ENCODER=1` on a CPU host (`lone_query_encoders`); concurrent queries go to the
-        Encoder service's adaptive batching."""
+        """The query's unit vector: encoded here when it is alone and `ANISIM_LONE_ENCODER=1` on a
+        CPU host (`lone_query_encoders`); otherwise from the Encoder service, sent together with the
+        queries waiting at the same moment (`anisim.api.coalescer`), or NotReady after a bounded wait."""
         alone = self.waiting == 0
         self.waiting += 1
         try:
             if alone and model in self.local:
                 return (await asyncio.to_thread(self.local[model].encode, [text]))[0]
-            return await self.remote_vector(model, text, alone)
+            async with asyncio.timeout(SETTINGS.encoder_wait_s):
+                return await self.coalescer.vector(model, text)
+        except Exception as problem:  # noqa: BLE001 (timeout, or the call and its retry failed)
+            log.error("encoder unavailable (%s)", type(problem).__name__)
+            raise NotReady("the encoder is not answering; retry shortly", retry_after=5) from None
         finally:
             self.waiting -= 1
 
-    async def remote_vector(self, model: str, text: str, alone: bool) -> np.ndarray:
-        """From the Encoder service, or NotReady after a bounded wait. Encoding is idempotent, so a
-        failed call is retried once within the same wait, past the batcher: it answers 503 for a
-        query it predicts would wait past its max latency, from a cost estimate that a burst on a
-        busy CPU inflates (measured: 11 of a 64-client burst shed while answers took ~1 s)."""
+    async def send_pairs(self, pairs: list[list[str]], alone: bool) -> np.ndarray:
+        """One call to the Encoder. A lone query is sent past its batcher, whose learned wait
+        (inflated after a burst of load) would delay it for nothing. Encoding is idempotent, so a
+        failed call is retried once, past the batcher: it answers 503 for a call it predicts would
+        wait past its max latency, from a cost estimate that a burst on a busy CPU inflates
+        (measured: 11 of a 64-client burst shed while answers took ~1 s)."""
         first_call = self.encoder.to_async.encode_now if alone else self.encoder.to_async.encode
         try:
-            async with asyncio.timeout(SETTINGS.encoder_wait_s):
-                try:
-                    vectors = await first_call([[model, text]])
-                except Exception as first:  # noqa: BLE001 (any transport error: retry once)
-                    log.warning("encoder call failed (%s); retrying once", type(first).__name__)
-                    vectors = await self.encoder.to_async.encode_now([[model, text]])
-        except Exception as problem:  # noqa: BLE001 (timeout, or the retry failed too)
-            log.error("encoder unavailable (%s)", type(problem).__name__)
-            raise NotReady("the encoder is not answering; retry shortly", retry_after=5) from None
-        return np.asarray(vectors, dtype=np.float32)[0]
+            return await first_call(pairs)
+        except Exception as first:  # noqa: BLE001 (any transport error: retry once)
+            log.warning("encoder call failed (%s); retrying once", type(first).__name__)
+            return await self.encoder.to_async.encode_now(pairs)
 
     async def encoder_problems(self) -> dict[str, str]:
         """{} when the Encoder answers a ping now; else why not (probed with a short timeout)."""

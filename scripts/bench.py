@@ -5,7 +5,7 @@
 1. ceiling     in-process, same query mix, for each engine side by side (ONNX Runtime, the
                service's CPU engine, and torch): single-query latency (encode + hybrid search) and
                batched queries/s (encode 64 at once, then search each); the ratios use the
-               service's own engine
+               service's own engine's, measured before and after the served runs (the mean)
 2. served      `bentoml serve` on the full catalogs, an async client on loopback at 1/8/32/64
                concurrent clients (aiohttp) for --duration s each: requests/s, p50/p95/p99, errors; and
                dense-only search at 1 client (hybrid must stay within 2x of its latency)
@@ -268,6 +268,10 @@ def main() -> None:
         print(f"bench: {other} engine skipped: {problem}", file=sys.stderr)
     result["seed_latency_ms"] = bench_old_design(searcher.catalog, spec, texts)
     result.update(bench_served(texts, args.duration, spec.name))
+    # this machine's speed drifts by 10-20% over minutes: the served figures are set against the
+    # ceiling measured before and after them
+    result["ceiling_qps_runs"] = [result["ceiling_qps"], bench_ceiling(searcher, engine, texts)["ceiling_qps"]]
+    result["ceiling_qps"] = statistics.mean(result["ceiling_qps_runs"])
     result["with_lone_encoder"] = bench_with_lone_encoder(texts, args.duration, spec.name)
     result["similarity"] = bench_similarity()
     one, ceiling = result["served"]["1"], result["ceiling_qps"]
@@ -288,6 +292,9 @@ def print_table(r: dict) -> None:
         mark = " (the service's engine)" if engine == r["engine"] else ""
         print(f"in-process ceiling, {engine}{mark}: {ceiling['inproc_latency_ms']:.1f} ms single query, "
               f"{ceiling['ceiling_qps']:.1f} queries/s batched")
+    runs = " and ".join(f"{qps:.1f}" for qps in r["ceiling_qps_runs"])
+    print(f"the ratios below use the ceiling measured before and after the served runs: {runs}, mean "
+          f"{r['ceiling_qps']:.1f} queries/s")
     print(f"old design (model + {OLD_DESIGN_COLUMNS} files loaded per request): {r['seed_latency_ms']:.0f} ms per request")
     parts = ", ".join(f"{role} {mb:.0f}" for role, mb in r["rss_mb_by_process"].items())
     print(f"cold start {r['cold_start_s']:.1f} s, resident memory {r['rss_mb']:.0f} MB (all service processes: {parts})")
@@ -300,7 +307,7 @@ def print_table(r: dict) -> None:
     if len(engines) == 2:
         speedup = engines["torch"]["inproc_latency_ms"] / engines["onnx"]["inproc_latency_ms"]
         print(f"single query in-process, torch / onnx = {speedup:.2f} (>= 1.6)")
-    print(f"targets: req/s at 32 clients / ceiling = {ratios['qps32_over_ceiling']:.2f} (>= 0.75); "
+    print(f"targets: req/s at 32 clients / ceiling = {ratios['qps32_over_ceiling']:.2f} (>= 0.9); "
           f"p50 at 1 client / in-process = {ratios['p50_1_over_inproc']:.2f} (<= 1.5); "
           f"old design / served p50 = {ratios['seed_over_served_p50']:.0f}x (>= 60); "
           f"hybrid / dense p50 at 1 client = {ratios['hybrid_over_dense_p50']:.2f} (<= 2, dense p50 "

@@ -46,6 +46,23 @@ def test_texts_run_side_by_side_on_one_session_give_the_lone_texts_vectors(small
     assert np.allclose(together, alone, atol=1e-5)
 
 
+def test_calls_at_once_share_the_engines_threads_and_each_gets_its_own_vectors(small_home, small_catalogs,
+                                                                               dev_queries):
+    """The Encoder serves calls side by side (two API workers, or a batch and a lone query): they
+    queue on one pool of a thread per core, never a pool each."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = _texts(small_catalogs, dev_queries)
+    engine = OnnxEngine(resolve(MINILM), small_home, threads=2)
+    halves = [texts[0::2], texts[1::2]]
+    with ThreadPoolExecutor(2) as callers:
+        together = list(callers.map(engine.encode, halves))
+    assert sum(t.name.startswith("anisim-onnx") for t in threading.enumerate()) == 2
+    for half, vectors in zip(halves, together):
+        assert np.allclose(vectors, engine.encode(half), atol=1e-5)
+
+
 def test_auto_picks_onnx_on_a_cpu_once_exported_and_torch_otherwise(small_home, tmp_path):
     spec = resolve(MINILM)
     assert choose_engine("auto", spec, small_home, "cpu") == "onnx"

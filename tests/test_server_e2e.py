@@ -166,11 +166,13 @@ def test_concurrent_requests_are_batched_and_rank_as_a_lone_request_does(server)
 
 
 def test_a_burst_the_batcher_sheds_is_still_answered(service_env, tmp_path):
-    """BentoML's batcher answers 503 ("process is overloaded") for a queued query it predicts will
-    wait past its max latency; with a 1 ms one it sheds the queries of a burst. Each is retried
-    past the batcher, so the burst gets 200s, not 503s."""
+    """BentoML's batcher answers 503 ("process is overloaded") for a queued call it predicts will
+    wait past its max latency; with a 1 ms one it sheds the calls of a burst (the API worker sends
+    the queries that wait together as calls of at most the batch size: 2 here, so there are many).
+    Each shed call is retried past the batcher, so the burst gets 200s, not 503s."""
     log_path = tmp_path / "serve.log"
-    process, url = start_server("service:AniSearch", {**service_env, "ANISIM_BATCH_LATENCY_MS": "1"}, log_path)
+    process, url = start_server("service:AniSearch", {**service_env, "ANISIM_BATCH_LATENCY_MS": "1",
+                                                      "ANISIM_BATCH_SIZE": "2"}, log_path)
     try:
         wait_ready(url, process)
         statuses = [response.status_code for response in search_together(url, QUERIES[:4] * 8)]
