@@ -7,8 +7,9 @@
                batched queries/s (encode 64 at once, then search each); the ratios use the
                service's own engine's, measured before and after the served runs (the mean)
 2. served      `bentoml serve` on the full catalogs, an async client on loopback at 1/8/32/64
-               concurrent clients (aiohttp) for --duration s each: requests/s, p50/p95/p99, errors; and
-               dense-only search at 1 client (hybrid must stay within 2x of its latency)
+               concurrent clients (aiohttp) for --duration s each: requests/s, p50/p95/p99, errors,
+               and the CPU each process spent per request; and dense-only search at 1 client
+               (hybrid must stay within 2x of its latency)
 3. old design  the old Flask API's request path reproduced in-process: per request, construct the model and np.load
                every per-column embedding file (10 for anime), cosine per column, merge, dedup by
                title, and its clear_memory() (gc.collect) three times
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import gc
 import json
 import os
@@ -128,23 +130,55 @@ def bench_old_design(catalog, spec, texts: list[str], requests: int = 5) -> floa
     return statistics.median(times)
 
 
+def _roles(pid: int) -> list[tuple[str, psutil.Process]]:
+    """The processes of a `bentoml serve` tree, each with its role: the supervisor (`bentoml
+    serve` itself and its watchers), the encoder worker or the API worker(s)."""
+    root = psutil.Process(pid)
+    roles = []
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            command = " ".join(process.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        roles.append(("encoder" if "anisim_encoder" in command else "api" if "worker" in command else "supervisor",
+                      process))
+    return roles
+
+
 def process_tree_rss_mb(pid: int) -> float:
     return sum(process_rss_mb(pid).values())
 
 
 def process_rss_mb(pid: int) -> dict[str, float]:
-    """Resident memory (MB) of each process of a `bentoml serve` tree, by role: the supervisor
-    (`bentoml serve` itself and its watchers), the encoder worker and the API worker(s)."""
-    root = psutil.Process(pid)
-    roles: dict[str, float] = {"supervisor": 0.0, "encoder": 0.0, "api": 0.0}
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            command, rss = " ".join(process.cmdline()), process.memory_info().rss / 2**20
-        except psutil.NoSuchProcess:
-            continue
-        role = "encoder" if "anisim_encoder" in command else "api" if "worker" in command else "supervisor"
-        roles[role] += rss
-    return roles
+    """Resident memory (MB) of each role of a `bentoml serve` tree."""
+    out: dict[str, float] = {"supervisor": 0.0, "encoder": 0.0, "api": 0.0}
+    for role, process in _roles(pid):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            out[role] += process.memory_info().rss / 2**20
+    return out
+
+
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds used so far by each role of a `bentoml serve` tree, by this process (the load
+    generator), and left idle by the machine."""
+    out = {"supervisor": 0.0, "encoder": 0.0, "api": 0.0}
+    for role, process in _roles(pid):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            out[role] += times.user + times.system
+    own, machine = psutil.Process().cpu_times(), psutil.cpu_times()
+    return {**out, "load generator": own.user + own.system, "idle": machine.idle + machine.iowait}
+
+
+def measured_level(url: str, pid: int, texts: list[str], clients: int, duration: float, mode: str = "hybrid") -> dict:
+    """`load_level`, with the CPU each role spent per answered request (ms), idle included: where a
+    served request's cost goes, next to the in-process ceiling's."""
+    before = cpu_seconds(pid)
+    level = asyncio.run(load_level(url, texts, clients, duration, mode))
+    after = cpu_seconds(pid)
+    level["cpu_ms_per_request"] = {role: (after[role] - before[role]) * 1000 / max(level["requests"], 1)
+                                   for role in after}
+    return level
 
 
 async def load_level(url: str, texts: list[str], clients: int, duration: float, mode: str = "hybrid") -> dict:
@@ -200,7 +234,7 @@ def bench_served(texts: list[str], duration: float, model: str) -> dict:
         cold_start = wait_ready(url, process, timeout=300)
         asyncio.run(load_level(url, texts, 4, 5))  # warm-up: trains BentoML's batching optimizer
         asyncio.run(load_level(url, texts, 1, 3))
-        served = {str(c): asyncio.run(load_level(url, texts, c, duration)) for c in CONCURRENCY}
+        served = {str(c): measured_level(url, process.pid, texts, c, duration) for c in CONCURRENCY}
         dense = asyncio.run(load_level(url, texts, 1, duration, mode="dense"))
         rss = process_rss_mb(process.pid)
     finally:
@@ -303,6 +337,12 @@ def print_table(r: dict) -> None:
     for clients, level in r["served"].items():
         print(f"| {clients} | {level['qps']:.1f} | {level['p50_ms']:.1f} | {level['p95_ms']:.1f} | {level['p99_ms']:.1f} "
               f"| {level['errors']} | {level['qps'] / r['ceiling_qps']:.2f} |")
+    print("CPU ms per answered request, by process (idle: the machine's cores left unused):")
+    roles = list(r["served"]["32"]["cpu_ms_per_request"])
+    print("| clients | " + " | ".join(roles) + " |")
+    print("|---|" + "---|" * len(roles))
+    for clients, level in r["served"].items():
+        print(f"| {clients} | " + " | ".join(f"{level['cpu_ms_per_request'][role]:.2f}" for role in roles) + " |")
     engines = r["engines"]
     if len(engines) == 2:
         speedup = engines["torch"]["inproc_latency_ms"] / engines["onnx"]["inproc_latency_ms"]
