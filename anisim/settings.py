@@ -12,7 +12,7 @@
 | `ANISIM_RATE_LIMIT`, `ANISIM_RATE_BURST` | `0` (off), `max(rate, 1)` | requests per second per client address, and burst |
 | `ANISIM_RATE_LIMIT_LOCAL` | `0` | `1` also limits loopback clients (exempt by default) |
 | `ANISIM_TRUSTED_PROXIES` | (none) | comma-separated proxy addresses or networks whose `X-Forwarded-For` names the client |
-| `ANISIM_BATCH_SIZE`, `ANISIM_BATCH_LATENCY_MS` | `32`, `3000` | the Encoder's adaptive batching (the size also caps an API worker's call) |
+| `ANISIM_BATCH_SIZE`, `ANISIM_BATCH_LATENCY_MS` | `32`, `3000` | the Encoder's adaptive batching; the size also caps a call |
 | `ANISIM_MAX_BODY_BYTES` | `65536` | larger request bodies get 413 before they are read |
 | `ANISIM_ENCODER_URL`, `ANISIM_ENCODER_WAIT_S` | (none), `5` | a remote Encoder (none: in this server); a request's wait for it |
 | `ANISIM_LONE_ENCODER` | `0` | `1`: the API worker encodes a lone query itself (~4 ms faster, ~150 MB more) |

@@ -1,13 +1,12 @@
 """One call to the Encoder for the queries that wait at the same moment: `Coalescer`.
 
-Each call into another BentoML service is an HTTP request, and the Encoder's adaptive batching
-merges calls only after each has paid its own: about 1 ms of the API worker's CPU to send it and
-2 ms of the Encoder's to receive and answer it, against 12.5 ms to encode a query (2 cores,
-scripts/bench.py, 2026-12-07). So the API worker sends the queries that are waiting together, as
-one call, with at most `in_flight` calls out at once: a query that comes while the Encoder is busy
-joins the next call. A query that is alone goes at once. The Encoder's batching still merges the
-calls of several API workers or replicas.
-"""
+Each call into another BentoML service is an HTTP request that costs both processes CPU (parsing,
+serialising, middleware), and the Encoder's adaptive batching merges calls only after each has paid
+its way in: with a call per query, the Encoder spent about 1 ms a query more than encoding it
+(docs/performance.md). So the API worker sends the queries that are waiting together, as one call,
+with at most `in_flight` calls out at once: a query that comes while the Encoder is busy joins the
+next call. A query that is alone goes at once. The Encoder's batching still merges the calls of
+several API workers or replicas."""
 
 from __future__ import annotations
 
