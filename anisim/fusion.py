@@ -51,9 +51,13 @@ class Fusion:
             total = cues if total is None else total + cues
         return 0.0 if total is None else total
 
-    def similarities(self, terms: dict[str, Term], query: Query, vector: np.ndarray | None) -> dict[str, np.ndarray]:
-        """Each similarity term with a weight, unweighted (what `matches` compares, too)."""
-        return {name: terms[name].scores(query, vector) for name, weight in self.similarity.items() if weight}
+    def similarities(self, terms: dict[str, Term], query: Query, vector: np.ndarray | None,
+                     known: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Each similarity term with a weight, unweighted (what `matches` compares, too); `known`:
+        terms already scored otherwise (a page's dense term, from the rows' int8 codes)."""
+        known = known or {}
+        return {name: known[name] if name in known else terms[name].scores(query, vector)
+                for name, weight in self.similarity.items() if weight}
 
     def scores(self, terms: dict[str, Term], query: Query, vector: np.ndarray | None,
                similarities: dict[str, np.ndarray] | None = None) -> np.ndarray:

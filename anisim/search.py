@@ -118,8 +118,7 @@ class Searcher:
         if query.mode == "dense":
             return self._dense_page_scores(vector, k, allowed), {}
         approximate, bound = self._dense().approximate(vector)
-        similarities = {name: approximate if name == "dense" else self.terms[name].scores(query, vector)
-                        for name, weight in self.fusion.similarity.items() if weight}
+        similarities = self.fusion.similarities(self.terms, query, vector, known={"dense": approximate})
         boost = self.fusion.boost(self.terms, query, vector)
         scores = self.fusion.combine(similarities, boost)
         if "dense" not in similarities:

@@ -89,12 +89,12 @@ def main() -> None:
     found, pages = digests(Settings.from_env())
     args.out.write_text(json.dumps(found, indent=0))
     print(f"{len(found)} ranked lists; served pages: {pages['differ']} of {pages['checked']} differ from the exact order")
+    differ = []
     if args.compare:
         old = json.loads(args.compare.read_text())
         differ = sorted(k for k in old.keys() | found.keys() if old.get(k) != found.get(k))
         print(f"{len(differ)} of {len(old)} differ" + (": " + ", ".join(differ[:20]) if differ else ": identical"))
-        sys.exit(1 if differ or pages["differ"] else 0)
-    sys.exit(1 if pages["differ"] else 0)
+    sys.exit(1 if differ or pages["differ"] else 0)
 
 
 if __name__ == "__main__":
