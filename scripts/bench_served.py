@@ -1,0 +1,75 @@
+"""Served throughput at 32 clients against the in-process ceiling, in interleaved rounds.
+
+    python scripts/bench_served.py [--rounds 4] [--duration 10] [--json]
+
+Each round measures the in-process ceiling (`bench.py`'s: 64 queries encoded at once, then each
+searched), serves the whole catalogs (`bentoml serve`), runs 3 x --duration s at 32 clients with
+the CPU each process spent per request, stops the server and measures the ceiling again. This
+machine's speed drifts 10-20% over minutes, so each served figure is set against the ceiling
+measured around it. For a before/after, run it in a `git worktree` of the older code with
+`ANISIM_HOME` (and `ANISIM_DATA_DIR`, `ANISIM_EVAL_DIR`) naming this checkout's, alternating.
+Needs the full indexes (`anisim prepare`). Prints a table; --json prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+
+from bench import SETTINGS, bench_ceiling, load_level, measured_level, query_mix
+
+from anisim.api.server import start_server, stop_server, wait_ready
+from anisim.models import resolve
+from anisim.search import Searcher
+
+CLIENTS = 32
+LEVELS_PER_ROUND = 3
+
+
+def one_round(searcher: Searcher, texts: list[str], duration: float) -> dict:
+    """The ceiling, the served levels, the ceiling again."""
+    before = bench_ceiling(searcher, "onnx", texts)["ceiling_qps"]
+    process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0", "ANISIM_MODELS": searcher.model})
+    try:
+        wait_ready(url, process, timeout=300)
+        asyncio.run(load_level(url, texts, 4, 5))  # warm-up: trains BentoML's batching optimizer
+        levels = [measured_level(url, process.pid, texts, CLIENTS, duration) for _ in range(LEVELS_PER_ROUND)]
+    finally:
+        stop_server(process)
+    after = bench_ceiling(searcher, "onnx", texts)["ceiling_qps"]
+    served = statistics.mean(level["qps"] for level in levels)
+    cpu = {role: statistics.mean(level["cpu_ms_per_request"][role] for level in levels)
+           for role in levels[0]["cpu_ms_per_request"]}
+    return {"ceiling_qps": [before, after], "served_qps": [level["qps"] for level in levels],
+            "errors": sum(level["errors"] for level in levels), "ratio": served / statistics.mean([before, after]),
+            "cpu_ms_per_request": cpu}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of ceiling, served, ceiling")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per served level")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    texts = query_mix(256)
+    searcher = Searcher.open("anime", resolve(SETTINGS.default_model), SETTINGS.home)
+    rounds = [one_round(searcher, texts, args.duration) for _ in range(args.rounds)]
+    result = {"clients": CLIENTS, "rounds": rounds, "mean_ratio": statistics.mean(r["ratio"] for r in rounds)}
+    if args.json:
+        print(json.dumps(result))
+        return
+    roles = list(rounds[0]["cpu_ms_per_request"])
+    print(f"| round | ceiling q/s (before / after) | served req/s at {CLIENTS} clients | errors | served / ceiling | "
+          + " | ".join(f"{role} CPU ms" for role in roles) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(roles))
+    for n, r in enumerate(rounds, 1):
+        print(f"| {n} | {r['ceiling_qps'][0]:.1f} / {r['ceiling_qps'][1]:.1f} | "
+              f"{' / '.join(f'{q:.1f}' for q in r['served_qps'])} | {r['errors']} | {r['ratio']:.2f} | "
+              + " | ".join(f"{r['cpu_ms_per_request'][role]:.2f}" for role in roles) + " |")
+    print(f"mean served / ceiling: {result['mean_ratio']:.2f} (target >= 0.9)")
+
+
+if __name__ == "__main__":
+    main()
