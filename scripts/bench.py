@@ -36,7 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -88,13 +88,27 @@ def bench_ceiling(searcher: Searcher, engine: str, texts: list[str]) -> dict:
         started = time.perf_counter()
         searcher.search(text, lone.encode)
         single.append((time.perf_counter() - started) * 1000)
+    cpu = dict.fromkeys(("parse", "encode", "search"), 0.0)  # CPU seconds of this process, by stage
     started = time.perf_counter()
     for i in range(0, len(texts), 64):
-        batch = [Query.parse(text) for text in texts[i:i + 64]]
-        for query, vector in zip(batch, encoder.encode([q.text for q in batch])):
-            searcher.search(query, vector)
+        with _cpu_into(cpu, "parse"):
+            batch = [Query.parse(text, names=searcher.names) for text in texts[i:i + 64]]  # as the service parses
+        with _cpu_into(cpu, "encode"):
+            vectors = encoder.encode([q.text for q in batch])
+        with _cpu_into(cpu, "search"):
+            for query, vector in zip(batch, vectors):
+                searcher.search(query, vector)
     return {"inproc_latency_ms": statistics.median(single), "inproc_p95_ms": percentile(single, 95),
-            "ceiling_qps": len(texts) / (time.perf_counter() - started)}
+            "ceiling_qps": len(texts) / (time.perf_counter() - started),
+            "ceiling_cpu_ms": {stage: seconds * 1000 / len(texts) for stage, seconds in cpu.items()}}
+
+
+@contextlib.contextmanager
+def _cpu_into(totals: dict[str, float], stage: str) -> Iterator[None]:
+    """Adds the CPU this process spends inside the block (every thread) to `totals[stage]`."""
+    started = time.process_time()
+    yield
+    totals[stage] += time.process_time() - started
 
 
 def bench_old_design(catalog, spec, texts: list[str], requests: int = 5) -> float:
@@ -170,14 +184,28 @@ def cpu_seconds(pid: int) -> dict[str, float]:
     return {**out, "load generator": own.user + own.system, "idle": machine.idle + machine.iowait}
 
 
+def api_switches(pid: int) -> int:
+    """Voluntary context switches so far of every thread of the API worker(s) (Linux's
+    /proc/<pid>/task; psutil counts the main thread's only): a thread that waits for CPython's lock
+    (or anything else) switches out."""
+    total = 0
+    for role, process in _roles(pid):
+        for status in Path(f"/proc/{process.pid}/task").glob("*/status") if role == "api" else ():
+            with contextlib.suppress(OSError):
+                total += sum(int(line.split()[1]) for line in status.read_text().splitlines()
+                             if line.startswith("voluntary_ctxt_switches"))
+    return total
+
+
 def measured_level(url: str, pid: int, texts: list[str], clients: int, duration: float, mode: str = "hybrid") -> dict:
     """`load_level`, with the CPU each role spent per answered request (ms), idle included: where a
-    served request's cost goes, next to the in-process ceiling's."""
-    before = cpu_seconds(pid)
+    served request's cost goes, next to the in-process ceiling's; and the API worker's context
+    switches per request."""
+    before, switches = cpu_seconds(pid), api_switches(pid)
     level = asyncio.run(load_level(url, texts, clients, duration, mode))
-    after = cpu_seconds(pid)
-    level["cpu_ms_per_request"] = {role: (after[role] - before[role]) * 1000 / max(level["requests"], 1)
-                                   for role in after}
+    after, requests = cpu_seconds(pid), max(level["requests"], 1)
+    level["cpu_ms_per_request"] = {role: (after[role] - before[role]) * 1000 / requests for role in after}
+    level["api_switches_per_request"] = (api_switches(pid) - switches) / requests
     return level
 
 
@@ -339,10 +367,11 @@ def print_table(r: dict) -> None:
               f"| {level['errors']} | {level['qps'] / r['ceiling_qps']:.2f} |")
     print("CPU ms per answered request, by process (idle: the machine's cores left unused):")
     roles = list(r["served"]["32"]["cpu_ms_per_request"])
-    print("| clients | " + " | ".join(roles) + " |")
-    print("|---|" + "---|" * len(roles))
+    print("| clients | " + " | ".join(roles) + " | API worker context switches |")
+    print("|---|" + "---|" * (len(roles) + 1))
     for clients, level in r["served"].items():
-        print(f"| {clients} | " + " | ".join(f"{level['cpu_ms_per_request'][role]:.2f}" for role in roles) + " |")
+        print(f"| {clients} | " + " | ".join(f"{level['cpu_ms_per_request'][role]:.2f}" for role in roles)
+              + f" | {level['api_switches_per_request']:.1f} |")
     engines = r["engines"]
     if len(engines) == 2:
         speedup = engines["torch"]["inproc_latency_ms"] / engines["onnx"]["inproc_latency_ms"]
