@@ -189,9 +189,9 @@ def api_switches(pid: int) -> int:
     /proc/<pid>/task; psutil counts the main thread's only): a thread that waits for CPython's lock
     (or anything else) switches out."""
     total = 0
-    for role, process in _roles(pid):
-        for status in Path(f"/proc/{process.pid}/task").glob("*/status") if role == "api" else ():
-            with contextlib.suppress(OSError):
+    for process in (process for role, process in _roles(pid) if role == "api"):
+        for status in Path(f"/proc/{process.pid}/task").glob("*/status"):
+            with contextlib.suppress(OSError):  # a thread that ended since the listing
                 total += sum(int(line.split()[1]) for line in status.read_text().splitlines()
                              if line.startswith("voluntary_ctxt_switches"))
     return total
