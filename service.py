@@ -29,6 +29,7 @@ from anisim.api.routes import build_routes
 from anisim.api.schemas import V1_BODIES, SearchFilters, SearchRequest, SearchResponse, SimilarRequest
 from anisim.encoder import Embedder, encode_pairs  # light: an engine's library loads when one is made
 from anisim.errors import NotReady
+from anisim.heap import settle
 from anisim.models import resolve
 from anisim.settings import Settings
 
@@ -58,6 +59,7 @@ class Encoder:
         for name, embedder in self.embedders.items():
             embedder.encode(["warm-up"])
             log.info("encoder ready: %s, %s engine on %s", name, embedder.engine, embedder.device)
+        settle()  # the models and libraries, loaded once, leave the collector's full passes
 
     @bentoml.api(batchable=True, max_batch_size=SETTINGS.batch_size, max_latency_ms=SETTINGS.batch_latency_ms)
     def encode(self, pairs: list[list[str]]) -> np.ndarray:
@@ -96,6 +98,7 @@ class AniSearch:
         self.local = lone_query_encoders(SETTINGS)  # ONNX Runtime here on a CPU host; {} on a GPU host
         self.waiting = 0  # queries of this worker now waiting for their vector
         self.coalescer = Coalescer(self.send_pairs, SETTINGS.encoder_wait_s, max_batch=SETTINGS.batch_size)
+        settle()  # the catalogs and indexes, loaded once, leave the collector's full passes
 
     async def encode_query(self, model: str, text: str) -> np.ndarray:
         """The query's unit vector: encoded here when it is alone and `ANISIM_LONE_ENCODER=1` on a

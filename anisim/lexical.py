@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.tokenization import STOPWORDS_EN
 
 from anisim.atomic import atomic_folder, file_hash
 from anisim.catalog import MAKER_FIELDS, Catalog
@@ -32,6 +34,10 @@ log = logging.getLogger(__name__)
 
 _STOPWORDS = "en"
 _MANIFEST = "anisim.json"
+# bm25s.tokenize's defaults for one text, as the index was tokenized (tests/test_lexical.py checks
+# they agree): lower case, words of two or more word characters, English stop words dropped
+_WORDS = re.compile(r"(?u)\b\w\w+\b").findall
+_STOP_SET = frozenset(STOPWORDS_EN)
 
 
 def item_titles(catalog: Catalog) -> list[str]:
@@ -116,12 +122,17 @@ class LexicalScorer:
         scorer.bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
         return scorer
 
+    def tokens(self, text: str) -> list[str]:
+        """A query's stemmed words, as `bm25s.tokenize` makes them, without its cost per call: it
+        makes three progress bars (disabled, but each takes tqdm's process-wide lock, which the API
+        worker's search threads then queue on) and a set of the stop words (3x slower alone)."""
+        return self.stemmer.stemWords([word for word in _WORDS(text.lower()) if word not in _STOP_SET])
+
     def scores(self, text: str) -> np.ndarray:
         """BM25 of the text against each document. A word the text says n times counts 1 + ln n
         times, not n: a long post repeats its everyday words ("movie", "remember") more often than
         the telling ones (measured: docs/experiments.md, 2026-12-06, query words counted once)."""
-        tokens = bm25s.tokenize([text], stopwords=_STOPWORDS, stemmer=self.stemmer,
-                                return_ids=False, show_progress=False)[0]
+        tokens = self.tokens(text)
         by_count: dict[int, list[str]] = defaultdict(list)
         for token, count in Counter(tokens).items():
             by_count[count].append(token)

@@ -9,7 +9,9 @@ server and measures the ceiling again; the ceiling's CPU per query is split into
 encoding and searching, to set each served process's figure against. This
 machine's speed drifts 10-20% over minutes, so each served figure is set against the ceiling
 measured around it. For a before/after, run it in a `git worktree` of the older code with
-`ANISIM_HOME` (and `ANISIM_DATA_DIR`, `ANISIM_EVAL_DIR`) naming this checkout's, alternating.
+`PYTHONPATH=.` (this checkout's editable install would otherwise import its own `anisim`, in
+process and in the server) and `ANISIM_HOME`, `ANISIM_DATA_DIR`, `ANISIM_EVAL_DIR` naming this
+checkout's, alternating.
 Needs the full indexes (`anisim prepare`). Prints a table; --json prints one JSON object.
 """
 

@@ -58,3 +58,16 @@ def test_a_word_said_again_counts_less_each_time(documents):
     once, elric = scorer.scores("alchemy"), scorer.scores("Elric")
     assert once.max() > 0 and elric.max() > 0
     np.testing.assert_allclose(scorer.scores("alchemy alchemy Elric alchemy"), (1 + np.log(3)) * once + elric, rtol=1e-5)
+
+
+def test_query_tokens_are_bm25s_tokens(documents, dev_queries):
+    """The index was tokenized by `bm25s.tokenize`; a query is tokenized without it (per call it
+    made progress bars under a process-wide lock), so the two must give the same words."""
+    import bm25s
+
+    scorer = LexicalScorer(documents[:50])
+    texts = [q[form] for q in dev_queries["anime"][:200] for form in ("query", "short")]
+    texts += ["", "the a an", "Ōkami-san: ÉCOLE d'été!! x 2", "AKIRA (1988)\tneo-Tokyo\nbiker gangs", "日本語のタイトル"]
+    for text in texts:
+        expected = bm25s.tokenize([text], stopwords="en", stemmer=scorer.stemmer, return_ids=False, show_progress=False)[0]
+        assert scorer.tokens(text) == expected

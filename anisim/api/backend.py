@@ -28,6 +28,7 @@ from anisim.api.schemas import SearchRequest, SearchResponse
 from anisim.catalog import catalog_generation, facet_counts, load_catalog
 from anisim.errors import AnisimError, IndexProblem, ModelUnavailable, NotReady, RequestError
 from anisim.filters import Filters
+from anisim.heap import settle
 from anisim.index import load_index, manifest_stamp
 from anisim.lexical import LexicalScorer
 from anisim.limits import KINDS
@@ -166,6 +167,7 @@ class Backend:
     def load_new_catalogs(self) -> None:
         """Swap in each kind whose catalog generation changed since it was last tried: a generation
         that failed to load is not read again every poll, only the next one."""
+        changed = False
         for kind in KINDS:
             try:
                 generation = catalog_generation(self.settings.catalog_dir, kind)
@@ -173,6 +175,9 @@ class Backend:
                 continue
             if generation != self.tried.get(kind):
                 self._load(kind)
+                changed = True
+        if changed:
+            settle()  # the new catalog leaves the collector's full passes; the old one's cycles go
 
     def load_new_indexes(self) -> None:
         """Load each missing index whose manifest was written since it was last tried (a build
