@@ -9,7 +9,7 @@ def settle() -> None:
     """Collect what loading left behind, then freeze every object alive now (`gc.freeze`).
 
     CPython's full collection walks every container object a process holds. The API worker holds
-    ~290k after loading its catalogs and indexes, and a full pass over them took 91 ms, which came
+    ~290k after loading its catalogs and indexes, and a full pass over them took 91-104 ms, which came
     about once every 1,000 requests under load and stalled every request of the worker meanwhile
     (the Encoder: 90k objects, 32 ms). Frozen objects are never walked again; they are still freed
     when their last reference goes. Called again after a catalog is swapped live, it first thaws
