@@ -32,12 +32,12 @@ from anisim.errors import WriteFailed
 
 log = logging.getLogger(__name__)
 
-_STOPWORDS = "en"
 _MANIFEST = "anisim.json"
+_STOPWORDS = STOPWORDS_EN  # bm25s' English list ("en"): the documents' and every query's
 # bm25s.tokenize's defaults for one text, as the index was tokenized (tests/test_lexical.py checks
-# they agree): lower case, words of two or more word characters, English stop words dropped
+# they agree): lower case, words of two or more word characters, the stop words dropped
 _WORDS = re.compile(r"(?u)\b\w\w+\b").findall
-_STOP_SET = frozenset(STOPWORDS_EN)
+_STOP_SET = frozenset(_STOPWORDS)
 
 
 def item_titles(catalog: Catalog) -> list[str]:
