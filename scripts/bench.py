@@ -7,7 +7,7 @@
                batched queries/s (encode 64 at once, then search each); the ratios use the
                service's own engine's, measured before and after the served runs (the mean)
 2. served      `bentoml serve` on the full catalogs, an async client on loopback at 1/8/32/64
-               concurrent clients (aiohttp) for --duration s each: requests/s, p50/p95/p99, errors,
+               concurrent clients (`loadgen`) for --duration s each: requests/s, p50/p95/p99, errors,
                and the CPU each process spent per request; and dense-only search at 1 client
                (hybrid must stay within 2x of its latency)
 3. old design  the old Flask API's request path reproduced in-process: per request, construct the model and np.load
@@ -24,8 +24,6 @@ Needs the full indexes (`anisim prepare`). Prints a table; --json prints one JSO
 from __future__ import annotations
 
 import argparse
-import asyncio
-import collections
 import contextlib
 import gc
 import json
@@ -39,9 +37,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import aiohttp
 import numpy as np
 import psutil
+from loadgen import load_level, percentile
 
 from anisim.api.server import start_server, stop_server, wait_ready
 from anisim.encoder import Embedder, choose_engine, gpu_present
@@ -68,10 +66,6 @@ def query_mix(n: int) -> list[str]:
     queries = load_queries(SETTINGS.eval_dir / "anime_dev.jsonl")
     picked = random.Random(SEED).sample(queries, n)
     return [clean_query(q["short"] if i % 2 else q["query"][:2000]) for i, q in enumerate(picked)]
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
 def bench_ceiling(searcher: Searcher, engine: str, texts: list[str]) -> dict:
@@ -202,43 +196,11 @@ def measured_level(url: str, pid: int, texts: list[str], clients: int, duration:
     served request's cost goes, next to the in-process ceiling's; and the API worker's context
     switches per request."""
     before, switches = cpu_seconds(pid), api_switches(pid)
-    level = asyncio.run(load_level(url, texts, clients, duration, mode))
+    level = load_level(url, texts, clients, duration, mode)
     after, requests = cpu_seconds(pid), max(level["requests"], 1)
     level["cpu_ms_per_request"] = {role: (after[role] - before[role]) * 1000 / requests for role in after}
     level["api_switches_per_request"] = (api_switches(pid) - switches) / requests
     return level
-
-
-async def load_level(url: str, texts: list[str], clients: int, duration: float, mode: str = "hybrid") -> dict:
-    """`clients` concurrent loops posting /v1/search for `duration` s (aiohttp: the lightest client
-    here, so the load generator takes little of the 2 cores it shares with the service)."""
-    latencies: list[float] = []
-    errors: collections.Counter[str] = collections.Counter()  # by HTTP status or exception name
-    deadline = time.perf_counter() + duration
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(url, connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
-        async def worker(offset: int) -> None:
-            i = offset
-            while time.perf_counter() < deadline:
-                body = {"kind": "anime", "query": texts[i % len(texts)], "page_size": 10, "mode": mode}
-                started = time.perf_counter()
-                try:
-                    async with session.post("/v1/search", json=body) as response:
-                        await response.read()
-                        outcome = str(response.status)
-                except (TimeoutError, aiohttp.ClientError) as problem:
-                    outcome = type(problem).__name__
-                if outcome == "200":
-                    latencies.append((time.perf_counter() - started) * 1000)
-                else:
-                    errors[outcome] += 1
-                i += clients
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(c * 7) for c in range(clients)))
-        elapsed = time.perf_counter() - started
-    return {"qps": len(latencies) / elapsed, "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
-            "p99_ms": percentile(latencies, 99), "errors": errors.total(), "error_kinds": dict(errors),
-            "requests": len(latencies)}
 
 
 def bench_with_lone_encoder(texts: list[str], duration: float, model: str) -> dict:
@@ -248,8 +210,8 @@ def bench_with_lone_encoder(texts: list[str], duration: float, model: str) -> di
     process, url = start_server("service:AniSearch", env)
     try:
         wait_ready(url, process, timeout=300)
-        asyncio.run(load_level(url, texts, 4, 5))
-        served = {str(c): asyncio.run(load_level(url, texts, c, duration)) for c in (1, 32)}
+        load_level(url, texts, 4, 5)
+        served = {str(c): load_level(url, texts, c, duration) for c in (1, 32)}
         rss = process_rss_mb(process.pid)
     finally:
         stop_server(process)
@@ -260,10 +222,10 @@ def bench_served(texts: list[str], duration: float, model: str) -> dict:
     process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0", "ANISIM_MODELS": model})
     try:
         cold_start = wait_ready(url, process, timeout=300)
-        asyncio.run(load_level(url, texts, 4, 5))  # warm-up: trains BentoML's batching optimizer
-        asyncio.run(load_level(url, texts, 1, 3))
+        load_level(url, texts, 4, 5)  # warm-up: trains BentoML's batching optimizer
+        load_level(url, texts, 1, 3)
         served = {str(c): measured_level(url, process.pid, texts, c, duration) for c in CONCURRENCY}
-        dense = asyncio.run(load_level(url, texts, 1, duration, mode="dense"))
+        dense = load_level(url, texts, 1, duration, mode="dense")
         rss = process_rss_mb(process.pid)
     finally:
         stop_server(process)

@@ -18,12 +18,12 @@ Needs the full indexes (`anisim prepare`). Prints a table; --json prints one JSO
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import statistics
 from collections.abc import Iterable
 
-from bench import SETTINGS, bench_ceiling, load_level, measured_level, query_mix
+from bench import SETTINGS, bench_ceiling, measured_level, query_mix
+from loadgen import load_level
 
 from anisim.api.server import start_server, stop_server, wait_ready
 from anisim.models import resolve
@@ -39,7 +39,7 @@ def one_round(searcher: Searcher, texts: list[str], duration: float) -> dict:
     process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0", "ANISIM_MODELS": searcher.model})
     try:
         wait_ready(url, process, timeout=300)
-        asyncio.run(load_level(url, texts, 4, 5))  # warm-up: trains BentoML's batching optimizer
+        load_level(url, texts, 4, 5)  # warm-up: trains BentoML's batching optimizer
         levels = [measured_level(url, process.pid, texts, CLIENTS, duration) for _ in range(LEVELS_PER_ROUND)]
     finally:
         stop_server(process)

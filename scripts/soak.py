@@ -9,10 +9,10 @@ Loopback only; bounded in time; stops the server it started.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 
-from bench import load_level, process_tree_rss_mb, query_mix
+from bench import process_tree_rss_mb, query_mix
+from loadgen import load_level
 
 from anisim.api.server import start_server, stop_server, wait_ready
 
@@ -35,7 +35,7 @@ def main() -> None:
             print("| t s | requests | errors | p50 ms | p99 ms | RSS MB |")
             print("|---|---|---|---|---|---|")
         for window in range(int(args.seconds / WINDOW_S)):
-            level = asyncio.run(load_level(url, texts, args.clients, WINDOW_S))
+            level = load_level(url, texts, args.clients, WINDOW_S)
             row = {"t": (window + 1) * WINDOW_S, **level, "rss_mb": process_tree_rss_mb(process.pid)}
             windows.append(row)
             if not args.json:
