@@ -68,13 +68,16 @@ class Encoder:
 
     @bentoml.api
     def encode_now(self, pairs: list[list[str]]) -> np.ndarray:
-        """No batching, no waiting: for a request that is alone (see AniSearch.encode_query)."""
+        """No batching, no waiting: for a request that is alone, and for every call where the
+        engines encode each text alone (see AniSearch.send_pairs)."""
         return encode_pairs(self.embedders, pairs)
 
     @bentoml.api
-    def ping(self) -> list[str]:
-        """The models loaded: a cheap liveness probe for health checks."""
-        return list(self.embedders)
+    def ping(self) -> dict[str, list[str] | bool]:
+        """A cheap liveness probe that says how to call this Encoder: its models, and `batches`,
+        whether an engine encodes a batch at once (torch; a GPU) or each text alone (ONNX Runtime
+        on a CPU, where the batcher could only hold calls back)."""
+        return {"models": list(self.embedders), "batches": any(e.batch_size > 1 for e in self.embedders.values())}
 
 
 @bentoml.service(name="anisim", workers=1, traffic={"timeout": 30},
@@ -98,6 +101,7 @@ class AniSearch:
         self.local = lone_query_encoders(SETTINGS)  # ONNX Runtime here on a CPU host; {} on a GPU host
         self.waiting = 0  # queries of this worker now waiting for their vector
         self.coalescer = Coalescer(self.send_pairs, SETTINGS.encoder_wait_s, max_batch=SETTINGS.batch_size)
+        self.encoder_batches: bool | None = None  # the Encoder's ping says, on the first call
         settle()  # the catalogs and indexes, loaded once, leave the collector's full passes
 
     async def encode_query(self, model: str, text: str) -> np.ndarray:
@@ -118,12 +122,18 @@ class AniSearch:
             self.waiting -= 1
 
     async def send_pairs(self, pairs: list[list[str]], alone: bool) -> np.ndarray:
-        """One call to the Encoder. A lone query is sent past its batcher, whose learned wait
-        (inflated after a burst of load) would delay it for nothing. Encoding is idempotent, so a
-        failed call is retried once, past the batcher: it answers 503 for a call it predicts would
-        wait past its max latency, from a cost estimate that a burst on a busy CPU inflates
-        (measured: 11 of a 64-client burst shed while answers took ~1 s)."""
-        first_call = self.encoder.to_async.encode_now if alone else self.encoder.to_async.encode
+        """One call to the Encoder, through its batcher only where that merges calls into batches
+        (`Encoder.ping`'s `batches`). A lone query is sent past it, whose learned wait (inflated
+        after a burst of load) would delay it for nothing; so is every call where the engines
+        encode each text alone: the batcher runs one call at a time, polling every 1 ms, so the
+        cores idled between calls (docs/performance.md). Encoding is idempotent, so a failed call
+        is retried once, past the batcher: it answers 503 for a call it predicts would wait past
+        its max latency, from a cost estimate that a burst on a busy CPU inflates (measured: 11 of
+        a 64-client burst shed while answers took ~1 s)."""
+        if self.encoder_batches is None and not alone:
+            await self.encoder_problems()  # its ping says; unanswered, calls go through the batcher
+        merge = not alone and self.encoder_batches is not False
+        first_call = self.encoder.to_async.encode if merge else self.encoder.to_async.encode_now
         try:
             return await first_call(pairs)
         except Exception as first:  # noqa: BLE001 (any transport error: retry once)
@@ -131,11 +141,13 @@ class AniSearch:
             return await self.encoder.to_async.encode_now(pairs)
 
     async def encoder_problems(self) -> dict[str, str]:
-        """{} when the Encoder answers a ping now; else why not (probed with a short timeout)."""
+        """{} when the Encoder answers a ping now, noting how to call it (`encoder_batches`); else
+        why not (probed with a short timeout)."""
         try:
-            await asyncio.wait_for(self.encoder.to_async.ping(), HEALTH_PROBE_TIMEOUT_S)
+            answer = await asyncio.wait_for(self.encoder.to_async.ping(), HEALTH_PROBE_TIMEOUT_S)
         except Exception as problem:  # noqa: BLE001 (not reachable, dead, hung or still loading)
             return {"encoder": f"the encoder is not answering ({type(problem).__name__})"}
+        self.encoder_batches = bool(answer["batches"])
         return {}
 
     async def __is_ready__(self) -> bool:

@@ -16,7 +16,7 @@
 | `ANISIM_MAX_BODY_BYTES` | `65536` | larger request bodies get 413 before they are read |
 | `ANISIM_ENCODER_URL`, `ANISIM_ENCODER_WAIT_S` | (none), `5` | a remote Encoder (none: in this server); a request's wait for it |
 | `ANISIM_LONE_ENCODER` | `0` | `1`: the API worker encodes a lone query itself (~4 ms faster, ~150 MB more) |
-| `ANISIM_SEARCH_THREADS`, `ANISIM_SEARCH_QUEUE` | `4`, `64` | threads that score off the event loop; searches in before a 503 |
+| `ANISIM_SEARCH_THREADS`, `ANISIM_SEARCH_QUEUE` | `4`, `64` | search threads (scoring one at a time); searches in before a 503 |
 | `ANISIM_JIKAN_URL` | `https://api.jikan.moe/v4` | the Jikan v4 API `anisim sync` reads (or a mirror, a self-hosted Jikan) |
 | `ANISIM_JIKAN_PER_SECOND`, `ANISIM_JIKAN_PER_MINUTE` | `3`, `60` | `anisim sync`'s request limits: Jikan's documented ones |
 | `ANISIM_JIKAN_TIMEOUT_S` | `30` | how long `anisim sync` waits for one answer before it retries |

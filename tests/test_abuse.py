@@ -93,6 +93,38 @@ def test_understanding_and_scoring_run_off_the_event_loop(service_env, monkeypat
     assert all(name.startswith("anisim-search") for name in threads["parse"] | threads["search"])
 
 
+def test_searches_are_understood_side_by_side_and_scored_one_at_a_time(service_env, monkeypatch):
+    """Scoring holds the worker's scoring lock (side by side, numpy's array operations hand CPython's
+    lock back and forth: docs/performance.md), understanding does not (a hostile description must
+    not hold up the rest): spies that sleep, letting go of CPython's lock, count who overlaps."""
+    from anisim.api import backend as backend_module
+    overlap = {"parse": 0, "search": 0}
+    peak = dict(overlap)
+    guard = threading.Lock()
+    parse, search = Query.parse.__func__, backend_module.Searcher.search
+
+    def counted(stage: str, call, *args, **kwargs):
+        with guard:
+            overlap[stage] += 1
+            peak[stage] = max(peak[stage], overlap[stage])
+        time.sleep(0.05)
+        try:
+            return call(*args, **kwargs)
+        finally:
+            with guard:
+                overlap[stage] -= 1
+
+    monkeypatch.setattr(backend_module.Query, "parse", classmethod(lambda cls, *a, **k: counted("parse", parse, cls, *a, **k)))
+    monkeypatch.setattr(backend_module.Searcher, "search", lambda self, *a, **k: counted("search", search, self, *a, **k))
+    backend = Backend(Settings.from_env({**service_env, "ANISIM_SEARCH_THREADS": "4"}))
+
+    async def at_once() -> None:
+        await asyncio.gather(*(backend.search(_request(f"a slime reborn {i}"), encode=None) for i in range(8)))
+
+    asyncio.run(at_once())
+    assert peak == {"parse": 4, "search": 1}
+
+
 def test_a_full_queue_is_a_503_with_retry_after_not_a_wait(service_env):
     backend = Backend(Settings.from_env({**service_env, "ANISIM_SEARCH_QUEUE": "0"}))
     with pytest.raises(NotReady) as refused:

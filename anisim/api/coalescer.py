@@ -5,8 +5,8 @@ serialising, middleware), and the Encoder's adaptive batching merges calls only 
 its way in: with a call per query, the Encoder spent about 1 ms a query more than encoding it
 (docs/performance.md). So the API worker sends the queries that are waiting together, as one call,
 with at most `in_flight` calls out at once: a query that comes while the Encoder is busy joins the
-next call. A query that is alone goes at once. The Encoder's batching still merges the calls of
-several API workers or replicas."""
+next call. A query that is alone goes at once. Where the Encoder's engines batch (a GPU), its
+adaptive batching still merges the calls of several API workers or replicas."""
 
 from __future__ import annotations
 
