@@ -19,7 +19,7 @@ import bentoml
 import numpy as np
 from bentoml._internal.server.http.instruments import RunnerTrafficMetricsMiddleware
 
-from anisim.api.coalescer import Coalescer
+from anisim.api.coalescer import Coalescer, merges_calls
 from anisim.api.guard import RequestGuard
 from anisim.api.logs import quiet_logs
 from anisim.api.metrics import bound_endpoint_labels
@@ -101,7 +101,7 @@ class AniSearch:
         self.local = lone_query_encoders(SETTINGS)  # ONNX Runtime here on a CPU host; {} on a GPU host
         self.waiting = 0  # queries of this worker now waiting for their vector
         self.coalescer = Coalescer(self.send_pairs, SETTINGS.encoder_wait_s, max_batch=SETTINGS.batch_size)
-        self.encoder_batches: bool | None = None  # the Encoder's ping says, on the first call
+        self.encoder_batches: bool | None = None  # whether to call its batcher: its ping says, on the first call
         settle()  # the catalogs and indexes, loaded once, leave the collector's full passes
 
     async def encode_query(self, model: str, text: str) -> np.ndarray:
@@ -147,7 +147,7 @@ class AniSearch:
             answer = await asyncio.wait_for(self.encoder.to_async.ping(), HEALTH_PROBE_TIMEOUT_S)
         except Exception as problem:  # noqa: BLE001 (not reachable, dead, hung or still loading)
             return {"encoder": f"the encoder is not answering ({type(problem).__name__})"}
-        self.encoder_batches = bool(answer["batches"])
+        self.encoder_batches = merges_calls(answer)
         return {}
 
     async def __is_ready__(self) -> bool:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import SERVED
 
-from anisim.api.coalescer import Coalescer
+from anisim.api.coalescer import Coalescer, merges_calls
 from anisim.encoder import encode_pairs
 
 QUERIES = ["two brothers use alchemy", "an elf mage outlives her hero party", "a giant robot war",
@@ -119,3 +119,10 @@ def test_a_query_whose_client_gave_up_is_not_sent(embedders):
 
     asyncio.run(run())
     assert [[text for _, text in pairs] for pairs, _ in recorded.calls] == [QUERIES[:1], QUERIES[2:3]]
+
+
+def test_only_an_encoder_that_says_it_encodes_texts_alone_is_called_past_its_batcher():
+    assert merges_calls({"models": SERVED, "batches": True})
+    assert not merges_calls({"models": SERVED, "batches": False})
+    assert merges_calls(list(SERVED))  # an older Encoder's ping: its models only
+    assert merges_calls({"models": SERVED})

@@ -301,7 +301,7 @@ class Backend:
 
         numpy lets go of CPython's lock around each array operation, so searches scored side by side
         hand it back and forth: with 4 search threads on 2 cores, 80-90 thread switches and 0.7 ms
-        of kernel time a search, 2.5-2.8 ms of CPU against 1.7-1.8 one at a time, and no sooner
+        of kernel time a search, 2.5-2.8 ms of CPU against 1.8-2.0 one at a time, and no sooner
         done (`scripts/bench_scoring.py`). Understanding, the part a hostile description makes slow,
         still runs side by side; scoring is bounded (a 5,000-character post: about 6 ms)."""
         with self.scoring:

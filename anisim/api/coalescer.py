@@ -18,6 +18,13 @@ import numpy as np
 Pairs = list[list[str]]  # [model name, text] pairs: what the Encoder's `encode` takes
 
 
+def merges_calls(ping: object) -> bool:
+    """Whether an Encoder's `ping` answer says to send calls through its batcher: unless it says
+    its engines encode each text alone (`{"batches": false}`: ONNX Runtime on a CPU). An older
+    Encoder answers a list of its models, which says nothing: through the batcher, as before."""
+    return not (isinstance(ping, dict) and ping.get("batches") is False)
+
+
 class Coalescer:
     """Vectors for [model, text] pairs through `send`, which encodes a list of pairs in one call."""
 
