@@ -222,7 +222,7 @@ def bench_served(texts: list[str], duration: float, model: str) -> dict:
     process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0", "ANISIM_MODELS": model})
     try:
         cold_start = wait_ready(url, process, timeout=300)
-        load_level(url, texts, 4, 5)  # warm-up: trains BentoML's batching optimizer
+        load_level(url, texts, 4, 5)  # warm-up (where the Encoder batches, a GPU, this trains BentoML's batcher)
         load_level(url, texts, 1, 3)
         served = {str(c): measured_level(url, process.pid, texts, c, duration) for c in CONCURRENCY}
         dense = load_level(url, texts, 1, duration, mode="dense")

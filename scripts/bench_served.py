@@ -39,7 +39,7 @@ def one_round(searcher: Searcher, texts: list[str], duration: float) -> dict:
     process, url = start_server("service:AniSearch", {"ANISIM_RATE_LIMIT": "0", "ANISIM_MODELS": searcher.model})
     try:
         wait_ready(url, process, timeout=300)
-        load_level(url, texts, 4, 5)  # warm-up: trains BentoML's batching optimizer
+        load_level(url, texts, 4, 5)  # warm-up (where the Encoder batches, a GPU, this trains BentoML's batcher)
         levels = [measured_level(url, process.pid, texts, CLIENTS, duration) for _ in range(LEVELS_PER_ROUND)]
     finally:
         stop_server(process)
